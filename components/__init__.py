@@ -1,0 +1,1 @@
+"""The environment template: reusable ComponentResource classes, one folder per target."""

@@ -1,0 +1,104 @@
+"""RDS PostgreSQL in private subnets, encrypted, reachable only from the private tier."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_random as random
+
+from components.aws.sizes import RDS_CLASSES
+from components.database import Database, DatabaseArgs
+
+POSTGRES_PORT = 5432
+
+
+class AwsDatabase(Database):
+    security_group: aws.ec2.SecurityGroup
+    instance: aws.rds.Instance
+
+    def __init__(
+        self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("stageline:database:AwsDatabase", name, None, opts)
+        tags = dict(args.tags or {})
+        mine = pulumi.ResourceOptions(parent=self)
+
+        self.security_group = aws.ec2.SecurityGroup(
+            f"{name}-sg",
+            vpc_id=args.network_id,
+            description="stageline database: PostgreSQL from the private tier only",
+            ingress=[
+                {
+                    "protocol": "tcp",
+                    "from_port": POSTGRES_PORT,
+                    "to_port": POSTGRES_PORT,
+                    "cidr_blocks": list(args.client_cidrs),
+                    "description": "PostgreSQL from private subnets",
+                }
+            ],
+            tags={**tags, "Name": f"{name}-sg"},
+            opts=mine,
+        )
+        subnet_group = aws.rds.SubnetGroup(
+            f"{name}-subnets", subnet_ids=args.subnet_ids, tags=tags, opts=mine
+        )
+        family = f"postgres{args.engine_version}"
+        parameters = aws.rds.ParameterGroup(
+            f"{name}-params",
+            family=family,
+            # Clients must use TLS; the password never crosses the network in clear.
+            parameters=[{"name": "rds.force_ssl", "value": "1"}],
+            tags=tags,
+            opts=mine,
+        )
+        password = args.password
+        if password is None:
+            password = random.RandomPassword(
+                f"{name}-password",
+                length=32,
+                special=True,
+                override_special="!#$%^&*()-_=+[]{}<>:?",
+                opts=mine,
+            ).result
+
+        data_opts = pulumi.ResourceOptions(
+            parent=self,
+            protect=args.protect,
+            retain_on_delete=args.protect,
+            # Keeps the password secret in state even if a caller passes it unwrapped.
+            additional_secret_outputs=["password"],
+        )
+        self.instance = aws.rds.Instance(
+            f"{name}-pg",
+            engine="postgres",
+            engine_version=args.engine_version,
+            instance_class=RDS_CLASSES[args.size],
+            allocated_storage=args.storage_gb,
+            max_allocated_storage=args.storage_gb * 4,
+            storage_type="gp3",
+            storage_encrypted=True,
+            db_name=args.db_name,
+            username="stageline",
+            password=pulumi.Output.secret(password),
+            db_subnet_group_name=subnet_group.name,
+            vpc_security_group_ids=[self.security_group.id],
+            parameter_group_name=parameters.name,
+            publicly_accessible=False,
+            multi_az=args.high_availability,
+            backup_retention_period=args.backup_retention_days,
+            deletion_protection=args.deletion_protection,
+            skip_final_snapshot=not args.protect,
+            final_snapshot_identifier=f"{name}-final" if args.protect else None,
+            copy_tags_to_snapshot=True,
+            auto_minor_version_upgrade=True,
+            tags=tags,
+            opts=data_opts,
+        )
+
+        self.resource_id = self.instance.arn
+        self.identifier = self.instance.identifier
+        self.endpoint = self.instance.address
+        self.port = self.instance.port
+        self.db_name = args.db_name
+        self.engine_version = args.engine_version
+        self._register()

@@ -1,0 +1,138 @@
+"""VPC with a public and a private subnet per zone, and NAT egress for the private tier."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_aws as aws
+
+from components.network import Network, NetworkArgs, plan_subnets
+
+
+class AwsNetwork(Network):
+    vpc: aws.ec2.Vpc
+
+    def __init__(
+        self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("stageline:network:AwsNetwork", name, None, opts)
+        tags = dict(args.tags or {})
+        plan = plan_subnets(args.cidr, len(args.zones))
+        mine = pulumi.ResourceOptions(parent=self)
+
+        self.vpc = aws.ec2.Vpc(
+            f"{name}-vpc",
+            cidr_block=args.cidr,
+            enable_dns_hostnames=True,
+            enable_dns_support=True,
+            tags={**tags, "Name": f"{name}-vpc"},
+            opts=mine,
+        )
+        vpc_child = pulumi.ResourceOptions(parent=self.vpc)
+        # The default security group allows all traffic between members; empty it so that
+        # nothing can join it by accident.
+        aws.ec2.DefaultSecurityGroup(
+            f"{name}-default-sg", vpc_id=self.vpc.id, tags=tags, opts=vpc_child
+        )
+        igw = aws.ec2.InternetGateway(
+            f"{name}-igw", vpc_id=self.vpc.id, tags={**tags, "Name": f"{name}-igw"}, opts=vpc_child
+        )
+
+        public_rt = aws.ec2.RouteTable(
+            f"{name}-public-rt",
+            vpc_id=self.vpc.id,
+            tags={**tags, "Name": f"{name}-public"},
+            opts=vpc_child,
+        )
+        aws.ec2.Route(
+            f"{name}-public-default",
+            route_table_id=public_rt.id,
+            destination_cidr_block="0.0.0.0/0",
+            gateway_id=igw.id,
+            opts=pulumi.ResourceOptions(parent=public_rt),
+        )
+
+        public: list[aws.ec2.Subnet] = []
+        private: list[aws.ec2.Subnet] = []
+        for i, zone in enumerate(args.zones):
+            subnet = aws.ec2.Subnet(
+                f"{name}-public-{i}",
+                vpc_id=self.vpc.id,
+                cidr_block=plan.public[i],
+                availability_zone=zone,
+                # Instances never live here; only NAT gateways do, and they get an EIP.
+                map_public_ip_on_launch=False,
+                tags={**tags, "Name": f"{name}-public-{i}", "tier": "public"},
+                opts=vpc_child,
+            )
+            aws.ec2.RouteTableAssociation(
+                f"{name}-public-{i}-rta",
+                subnet_id=subnet.id,
+                route_table_id=public_rt.id,
+                opts=pulumi.ResourceOptions(parent=subnet),
+            )
+            public.append(subnet)
+
+        nat_ids = self._nat_gateways(name, args, public, tags)
+        for i, zone in enumerate(args.zones):
+            subnet = aws.ec2.Subnet(
+                f"{name}-private-{i}",
+                vpc_id=self.vpc.id,
+                cidr_block=plan.private[i],
+                availability_zone=zone,
+                tags={**tags, "Name": f"{name}-private-{i}", "tier": "private"},
+                opts=vpc_child,
+            )
+            rt = aws.ec2.RouteTable(
+                f"{name}-private-{i}-rt",
+                vpc_id=self.vpc.id,
+                tags={**tags, "Name": f"{name}-private-{i}"},
+                opts=pulumi.ResourceOptions(parent=subnet),
+            )
+            if nat_ids:
+                aws.ec2.Route(
+                    f"{name}-private-{i}-default",
+                    route_table_id=rt.id,
+                    destination_cidr_block="0.0.0.0/0",
+                    nat_gateway_id=nat_ids[i % len(nat_ids)],
+                    opts=pulumi.ResourceOptions(parent=rt),
+                )
+            aws.ec2.RouteTableAssociation(
+                f"{name}-private-{i}-rta",
+                subnet_id=subnet.id,
+                route_table_id=rt.id,
+                opts=pulumi.ResourceOptions(parent=subnet),
+            )
+            private.append(subnet)
+
+        self.network_id = self.vpc.id
+        self.cidr = args.cidr
+        self.public_subnet_ids = pulumi.Output.all(*[s.id for s in public])
+        self.private_subnet_ids = pulumi.Output.all(*[s.id for s in private])
+        self.private_subnet_cidrs = plan.private
+        self._register()
+
+    def _nat_gateways(
+        self,
+        name: str,
+        args: NetworkArgs,
+        public: list[aws.ec2.Subnet],
+        tags: dict[str, str],
+    ) -> list[pulumi.Output[str]]:
+        count = {"none": 0, "single": 1, "per-zone": len(public)}[args.nat]
+        ids: list[pulumi.Output[str]] = []
+        for i in range(count):
+            eip = aws.ec2.Eip(
+                f"{name}-nat-{i}-eip",
+                domain="vpc",
+                tags={**tags, "Name": f"{name}-nat-{i}"},
+                opts=pulumi.ResourceOptions(parent=public[i]),
+            )
+            nat = aws.ec2.NatGateway(
+                f"{name}-nat-{i}",
+                allocation_id=eip.allocation_id,
+                subnet_id=public[i].id,
+                tags={**tags, "Name": f"{name}-nat-{i}"},
+                opts=pulumi.ResourceOptions(parent=public[i]),
+            )
+            ids.append(nat.id)
+        return ids

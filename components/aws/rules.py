@@ -1,0 +1,68 @@
+"""Limits of AWS services, checked before any resource is registered. Imports no AWS SDK."""
+
+from __future__ import annotations
+
+from components.errors import ConfigIssue
+from components.spec import EnvironmentSpec
+
+# CloudWatch Logs rejects any other retention.
+LOG_RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
+RDS_MIN_STORAGE_GB = 20
+
+
+def validate(spec: EnvironmentSpec, region: str) -> list[ConfigIssue]:
+    issues: list[ConfigIssue] = []
+    if spec.network.zone_count < 2:
+        issues.append(
+            ConfigIssue(
+                "network.zoneCount",
+                spec.network.zone_count,
+                "an RDS subnet group needs subnets in at least 2 zones",
+                "set network.zoneCount to 2 or more on aws",
+            )
+        )
+    if spec.observability.log_retention_days not in LOG_RETENTION_DAYS:
+        nearest = min(
+            LOG_RETENTION_DAYS, key=lambda d: abs(d - spec.observability.log_retention_days)
+        )
+        issues.append(
+            ConfigIssue(
+                "observability.logRetentionDays",
+                spec.observability.log_retention_days,
+                "CloudWatch Logs does not accept this retention",
+                f"use {nearest}, or another of {', '.join(map(str, LOG_RETENTION_DAYS))}",
+            )
+        )
+    if spec.database.storage_gb < RDS_MIN_STORAGE_GB:
+        issues.append(
+            ConfigIssue(
+                "database.storageGb",
+                spec.database.storage_gb,
+                f"RDS PostgreSQL needs at least {RDS_MIN_STORAGE_GB} GiB",
+                f"set database.storageGb to {RDS_MIN_STORAGE_GB} or more",
+            )
+        )
+    return issues

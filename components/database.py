@@ -1,0 +1,61 @@
+"""Database concern: managed PostgreSQL reachable only from the private tier."""
+
+from __future__ import annotations
+
+from abc import ABC
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import pulumi
+
+
+@dataclass(frozen=True)
+class DatabaseArgs:
+    engine_version: str
+    """PostgreSQL major version. Required."""
+    size: str
+    """Abstract size class. Required."""
+    storage_gb: int
+    """Allocated storage in GiB. Required."""
+    network_id: pulumi.Input[str]
+    """Network the database lives in. Required."""
+    subnet_ids: pulumi.Input[Sequence[str]]
+    """Private subnets for the database. Required."""
+    client_cidrs: tuple[str, ...]
+    """Ranges allowed to reach the database port: the private tier, never 0.0.0.0/0. Required."""
+    high_availability: bool = False
+    """Standby in a second zone. Default off."""
+    backup_retention_days: int = 1
+    """Days of automated backups. Default 1."""
+    deletion_protection: bool = False
+    """The cloud's deletion guard. Default off."""
+    protect: bool = False
+    """Pulumi `protect` + `retain_on_delete` on the data resource. Default off."""
+    password: pulumi.Input[str] | None = None
+    """Master password, a Pulumi secret. Default: generated with pulumi-random."""
+    db_name: str = "app"
+    """Database created on the instance. Default `app`."""
+    tags: Mapping[str, str] | None = None
+    """Tags for every taggable child. Default none."""
+
+
+class Database(pulumi.ComponentResource, ABC):
+    resource_id: pulumi.Output[str]
+    identifier: pulumi.Output[str]
+    """Instance name, the dimension monitoring uses."""
+    endpoint: pulumi.Output[str]
+    port: pulumi.Output[int]
+    db_name: str
+    engine_version: str
+
+    def _register(self) -> None:
+        self.register_outputs(
+            {
+                "resource_id": self.resource_id,
+                "identifier": self.identifier,
+                "endpoint": self.endpoint,
+                "port": self.port,
+                "db_name": self.db_name,
+                "engine_version": self.engine_version,
+            }
+        )

@@ -1,0 +1,133 @@
+"""EnvironmentTemplate: the five concerns composed the same way on every target."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pulumi
+
+from components.compute import Compute, ComputeArgs
+from components.contract import ReleaseManifest
+from components.database import Database, DatabaseArgs
+from components.network import Network, NetworkArgs
+from components.observability import Observability, ObservabilityArgs
+from components.regions import zones_of
+from components.spec import EnvironmentSpec
+from components.storage import Storage, StorageArgs
+from components.targets import load_target
+
+
+@dataclass(frozen=True)
+class EnvironmentArgs:
+    spec: EnvironmentSpec
+    """Validated sizes, CIDRs, counts and flags. Required."""
+    target: str
+    """`aws`, `azure`, `gcp` or `libvirt`. Required."""
+    region: str
+    """Cloud region or on-prem site. Required."""
+    release: ReleaseManifest
+    """What the compute group runs; also tagged on every resource. Required."""
+    tags: Mapping[str, str]
+    """Tags shared by every resource, e.g. the stage. Required."""
+    db_password: pulumi.Input[str] | None = None
+    """Database password as a Pulumi secret. Default: generated."""
+
+
+class EnvironmentTemplate(pulumi.ComponentResource):
+    """One application environment: network, compute, database, storage and observability."""
+
+    network: Network
+    compute: Compute
+    database: Database
+    storage: Storage
+    observability: Observability
+
+    def __init__(
+        self, name: str, args: EnvironmentArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("stageline:environment:EnvironmentTemplate", name, None, opts)
+        kit = load_target(args.target)
+        spec = args.spec
+        tags = {**args.tags, "stageline-release": args.release.app_version}
+
+        # An explicit provider pins the region in code instead of ambient config or env.
+        provider = kit.provider(
+            f"{name}-provider", args.region, pulumi.ResourceOptions(parent=self)
+        )
+        child = pulumi.ResourceOptions(parent=self, providers=[provider])
+
+        self.network = kit.network(
+            f"{name}-network",
+            NetworkArgs(
+                cidr=spec.network.cidr,
+                zones=zones_of(args.target, args.region)[: spec.network.zone_count],
+                nat=spec.network.nat,
+                tags=tags,
+            ),
+            child,
+        )
+        self.compute = kit.compute(
+            f"{name}-compute",
+            ComputeArgs(
+                size=spec.compute.size,
+                min_count=spec.compute.min_count,
+                max_count=spec.compute.max_count,
+                network_id=self.network.network_id,
+                subnet_ids=self.network.private_subnet_ids,
+                ingress_cidr=spec.network.cidr,
+                artifact=args.release.artifact,
+                app_port=spec.compute.app_port,
+                tags=tags,
+            ),
+            child,
+        )
+        self.database = kit.database(
+            f"{name}-database",
+            DatabaseArgs(
+                engine_version=spec.database.engine_version,
+                size=spec.database.size,
+                storage_gb=spec.database.storage_gb,
+                network_id=self.network.network_id,
+                subnet_ids=self.network.private_subnet_ids,
+                client_cidrs=self.network.private_subnet_cidrs,
+                high_availability=spec.database.high_availability,
+                backup_retention_days=spec.database.backup_retention_days,
+                deletion_protection=spec.database.deletion_protection,
+                protect=spec.protect_data,
+                password=args.db_password,
+                tags=tags,
+            ),
+            child,
+        )
+        self.storage = kit.storage(
+            f"{name}-storage",
+            StorageArgs(
+                versioning=spec.storage.versioning,
+                retention_days=spec.storage.retention_days,
+                protect=spec.protect_data,
+                tags=tags,
+            ),
+            child,
+        )
+        self.observability = kit.observability(
+            f"{name}-observability",
+            ObservabilityArgs(
+                compute_group=self.compute.group_name,
+                database_identifier=self.database.identifier,
+                log_retention_days=spec.observability.log_retention_days,
+                alarms=spec.observability.alarms,
+                cpu_alarm_percent=spec.observability.cpu_alarm_percent,
+                tags=tags,
+            ),
+            child,
+        )
+        self.register_outputs(
+            {
+                "network": self.network,
+                "compute": self.compute,
+                "database": self.database,
+                "storage": self.storage,
+                "observability": self.observability,
+            }
+        )

@@ -1,0 +1,67 @@
+"""Network concern: common args, the abstract base, and the pure subnet plan every target uses."""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+from abc import ABC
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pulumi
+
+from components.spec import NatMode
+
+
+@dataclass(frozen=True)
+class SubnetPlan:
+    public: tuple[str, ...]
+    private: tuple[str, ...]
+
+
+def plan_subnets(cidr: str, zone_count: int) -> SubnetPlan:
+    """Split the stage network into one public and one private subnet per zone.
+
+    The split is deterministic so that re-running never moves a subnet, and every target
+    carves the same ranges: a stage keeps its addresses when it changes target.
+    """
+    net = ipaddress.ip_network(cidr)
+    extra_bits = max(1, math.ceil(math.log2(2 * zone_count)))
+    subnets = [str(s) for s in net.subnets(prefixlen_diff=extra_bits)]
+    return SubnetPlan(
+        public=tuple(subnets[:zone_count]),
+        private=tuple(subnets[zone_count : 2 * zone_count]),
+    )
+
+
+@dataclass(frozen=True)
+class NetworkArgs:
+    cidr: str
+    """Stage network CIDR, already validated. Required."""
+    zones: tuple[str, ...]
+    """Zone names to spread subnets over, from the region catalogue. Required."""
+    nat: NatMode = "single"
+    """Private-tier egress: `none`, `single` or `per-zone`. Default `single`."""
+    tags: Mapping[str, str] | None = None
+    """Tags for every taggable child. Default none."""
+
+
+class Network(pulumi.ComponentResource, ABC):
+    """A network with a public and a private tier across zones."""
+
+    network_id: pulumi.Output[str]
+    cidr: str
+    private_subnet_ids: pulumi.Output[list[str]]
+    public_subnet_ids: pulumi.Output[list[str]]
+    private_subnet_cidrs: tuple[str, ...]
+
+    def _register(self) -> None:
+        self.register_outputs(
+            {
+                "network_id": self.network_id,
+                "cidr": self.cidr,
+                "private_subnet_ids": self.private_subnet_ids,
+                "public_subnet_ids": self.public_subnet_ids,
+                "private_subnet_cidrs": list(self.private_subnet_cidrs),
+            }
+        )

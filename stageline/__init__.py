@@ -1,0 +1,3 @@
+"""stageline operator: config loading, stage graph, promotion, the one program, and the CLI."""
+
+PROJECT = "stageline"

@@ -1,0 +1,1 @@
+"""The operator CLI: one command per module, all on the one program in stageline.program."""

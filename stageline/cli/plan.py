@@ -1,0 +1,100 @@
+"""`stageline plan`: the credential-free preview of a stage, evaluated under Pulumi's mocks."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from components.errors import ConfigError
+from stageline.graph import StageGraph, load_stage_graph, node_from_file
+from stageline.plan.render import render_json, render_text
+from stageline.plan.runner import StagePlan, plan_progression
+from stageline.program import deploy
+from stageline.stack_files import StackFile, find_stack, list_stack_files, stacks_dir
+
+
+def _load_outputs(path: Path, upstream: str | None) -> dict[str, dict[str, Any]]:
+    """Outputs as `pulumi stack output --json --show-secrets` prints them, for the upstream."""
+    if upstream is None:
+        raise click.UsageError("--upstream-outputs given, but the stage has no promotesFrom")
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise click.BadParameter(f"{path}: {exc}", param_hint="--upstream-outputs") from exc
+    if not isinstance(data, dict):
+        raise click.BadParameter(f"{path}: expected a JSON object", param_hint="--upstream-outputs")
+    return {upstream: data}
+
+
+@click.command()
+@click.argument("stage", required=False)
+@click.option("--all", "all_stages", is_flag=True, help="Plan every stage in stacks/.")
+@click.option(
+    "--upstream-outputs",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="JSON outputs of the upstream stack (`pulumi stack output --json --show-secrets`). "
+    "Default: the upstream's own plan.",
+)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option(
+    "--stacks",
+    "folder",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Folder of Pulumi.<stack>.yaml files. Default: the project's stacks/.",
+)
+def plan(
+    stage: str | None,
+    all_stages: bool,
+    upstream_outputs: Path | None,
+    fmt: str,
+    folder: Path | None,
+) -> None:
+    """Print the resource tree and exports of STAGE (or --all) without credentials or engine."""
+    if bool(stage) == all_stages:
+        raise click.UsageError("give a STAGE or --all")
+    folder = folder or stacks_dir()
+    stacks: dict[str, StackFile] = {s.name: s for s in list_stack_files(folder)}
+    try:
+        graph = load_stage_graph(folder)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+    wanted: list[str] | None = None
+    given: dict[str, dict[str, Any]] = {}
+    if stage:
+        found = find_stack(stage, stacks)
+        if found is None:
+            raise click.BadParameter(
+                f"no stacks/Pulumi.{stage}.yaml (stages: {', '.join(sorted(stacks))})",
+                param_hint="STAGE",
+            )
+        if found.name not in stacks:  # an ephemeral copy such as ci-1234
+            stacks[found.name] = found
+            node = dataclasses.replace(node_from_file(found), name=found.name)
+            graph = StageGraph({**graph.nodes, found.name: node})
+        wanted = [found.name]
+        if upstream_outputs:
+            given = _load_outputs(upstream_outputs, graph.nodes[found.name].promotes_from)
+
+    plans = plan_progression(graph, stacks, deploy, folder, wanted, given)
+    shown = [p for p in plans if wanted is None or p.stack in wanted]
+    _print(shown, fmt)
+    failed = [p for p in plans if not p.ok]
+    if failed:
+        for p in failed:
+            click.echo(f"error: {p.stack}: {p.error}", err=True)
+        raise SystemExit(1)
+
+
+def _print(plans: list[StagePlan], fmt: str) -> None:
+    if fmt == "json":
+        click.echo(render_json(plans))
+        return
+    for p in plans:
+        if p.ok:
+            click.echo(render_text(p))
+            click.echo()

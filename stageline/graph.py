@@ -1,0 +1,209 @@
+"""The stage graph, drawn from every `stacks/Pulumi.<stack>.yaml`.
+
+Only the keys that relate stages are read here (stage, target, region, upstream, network CIDR,
+routability, DR), so one stage's bad sizes never block another's deploy; each stage's own
+values are validated in full by `stageline.config` when it runs.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from components.errors import ConfigIssue, raise_if_any
+from stageline.config import StageConfig
+from stageline.stack_files import StackFile, list_stack_files
+
+
+@dataclass(frozen=True)
+class StageNode:
+    name: str
+    """Stack name, the name other stages use in promotesFrom."""
+    target: str
+    region: str
+    cidr: str | None
+    tier: str = "development"
+    promotes_from: str | None = None
+    routable_with: tuple[str, ...] = ()
+    is_dr: bool = False
+
+
+def node_from_file(stack: StackFile) -> StageNode:
+    values = stack.values
+    network = values.get("network")
+    routable = values.get("routableWith")
+    return StageNode(
+        name=stack.name,
+        target=str(values.get("target", "")),
+        region=str(values.get("region", "")),
+        cidr=network.get("cidr") if isinstance(network, Mapping) else None,
+        tier=str(values.get("tier", "development")),
+        promotes_from=values.get("promotesFrom") or None,
+        routable_with=tuple(routable) if isinstance(routable, list) else (),
+        is_dr=values.get("disasterRecovery") is not None,
+    )
+
+
+def node_from_config(config: StageConfig) -> StageNode:
+    return StageNode(
+        name=config.stack,
+        target=config.target,
+        region=config.region,
+        cidr=config.spec.network.cidr,
+        tier=config.tier,
+        promotes_from=config.promotes_from,
+        routable_with=config.routable_with,
+        is_dr=config.disaster_recovery is not None,
+    )
+
+
+@dataclass(frozen=True)
+class StageGraph:
+    nodes: dict[str, StageNode]
+
+    def upstream(self, name: str) -> StageNode | None:
+        parent = self.nodes[name].promotes_from
+        return self.nodes.get(parent) if parent else None
+
+    def downstream(self, name: str) -> list[StageNode]:
+        return [n for n in self.nodes.values() if n.promotes_from == name]
+
+    def ancestors(self, name: str) -> list[str]:
+        """Upstream chain, nearest first (the graph is validated acyclic)."""
+        chain: list[str] = []
+        current = self.nodes[name].promotes_from
+        while current:
+            chain.append(current)
+            current = self.nodes[current].promotes_from
+        return chain
+
+    def order(self) -> list[str]:
+        """Stages so that every upstream comes before its downstream stages."""
+        ordered: list[str] = []
+        for name in sorted(self.nodes):
+            for stage in [*reversed(self.ancestors(name)), name]:
+                if stage not in ordered:
+                    ordered.append(stage)
+        return ordered
+
+    def edges(self) -> list[tuple[str, str]]:
+        return sorted((n.promotes_from, n.name) for n in self.nodes.values() if n.promotes_from)
+
+
+def _cycle_from(name: str, nodes: Mapping[str, StageNode]) -> list[str] | None:
+    seen: list[str] = []
+    current: str | None = name
+    while current is not None and current in nodes:
+        if current in seen:
+            return [*seen[seen.index(current) :], current]
+        seen.append(current)
+        current = nodes[current].promotes_from
+    return None
+
+
+def _overlap(a: str | None, b: str | None) -> bool:
+    try:
+        return bool(a and b and ipaddress.ip_network(a).overlaps(ipaddress.ip_network(b)))
+    except ValueError:
+        return False  # a malformed CIDR is reported by the stage's own validation
+
+
+def _routable_pairs(nodes: Mapping[str, StageNode]) -> Iterable[tuple[StageNode, StageNode, str]]:
+    for node in nodes.values():
+        if node.is_dr and node.promotes_from in nodes:
+            yield node, nodes[node.promotes_from], "its DR primary"
+        for other in node.routable_with:
+            if other in nodes:
+                yield node, nodes[other], "a stage it routes to"
+
+
+def validate_graph(nodes: Mapping[str, StageNode]) -> list[ConfigIssue]:
+    issues: list[ConfigIssue] = []
+    names = ", ".join(sorted(nodes))
+    reported_cycles: set[frozenset[str]] = set()
+    for node in nodes.values():
+        if node.promotes_from and node.promotes_from not in nodes:
+            issues.append(
+                ConfigIssue(
+                    "promotesFrom",
+                    node.promotes_from,
+                    "no such stage in stacks/",
+                    f"use one of {names}, or add stacks/Pulumi.{node.promotes_from}.yaml",
+                    stack=node.name,
+                )
+            )
+        for other in node.routable_with:
+            if other not in nodes:
+                issues.append(
+                    ConfigIssue(
+                        "routableWith",
+                        list(node.routable_with),
+                        f"names unknown stage {other!r}",
+                        f"use stages from {names}",
+                        stack=node.name,
+                    )
+                )
+        cycle = _cycle_from(node.name, nodes)
+        if cycle and frozenset(cycle) not in reported_cycles:
+            reported_cycles.add(frozenset(cycle))
+            issues.append(
+                ConfigIssue(
+                    "promotesFrom",
+                    node.promotes_from,
+                    f"stages promote in a cycle: {' <- '.join(cycle)}",
+                    "make one stage of the cycle an entry stage: remove its promotesFrom "
+                    "and pin stageline:release",
+                    stack=node.name,
+                )
+            )
+        upstream = nodes.get(node.promotes_from or "")
+        if (
+            node.is_dr
+            and upstream
+            and (node.target, node.region) == (upstream.target, upstream.region)
+        ):
+            issues.append(
+                ConfigIssue(
+                    "region",
+                    node.region,
+                    f"a DR replica must not share its primary's region ({upstream.name} is in it)",
+                    f"choose a {node.target} region other than {node.region}",
+                    stack=node.name,
+                )
+            )
+    seen_pairs: set[frozenset[str]] = set()
+    for a, b, relation in _routable_pairs(nodes):
+        pair = frozenset((a.name, b.name))
+        if pair in seen_pairs or not _overlap(a.cidr, b.cidr):
+            continue
+        seen_pairs.add(pair)
+        issues.append(
+            ConfigIssue(
+                "network.cidr",
+                a.cidr,
+                f"overlaps {b.name}'s {b.cidr}, {relation}; routed networks need distinct ranges",
+                f"choose a range that does not overlap {b.cidr}",
+                stack=a.name,
+            )
+        )
+    return issues
+
+
+def load_stage_graph(folder: Path, current: StageConfig | None = None) -> StageGraph:
+    """All stages in `folder`; `current` (the running stack's live config) replaces its file."""
+    nodes = {f.name: node_from_file(f) for f in list_stack_files(folder)}
+    if current is not None:
+        nodes[current.stack] = node_from_config(current)
+    raise_if_any(validate_graph(nodes), f"the stage graph ({folder})")
+    return StageGraph(nodes)
+
+
+def graph_from_values(values: Mapping[str, Mapping[str, Any]]) -> dict[str, StageNode]:
+    """Nodes from in-memory stack configs, for tests and tools that build graphs by hand."""
+    return {
+        name: node_from_file(StackFile(name=name, path=Path(f"Pulumi.{name}.yaml"), values=dict(v)))
+        for name, v in values.items()
+    }

@@ -1,0 +1,1 @@
+"""Offline plans: the real program for a stage, evaluated under Pulumi's mocks."""

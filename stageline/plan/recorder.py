@@ -1,0 +1,55 @@
+"""A mock monitor that records what the program registers: the plan's resource tree and exports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pulumi.runtime import rpc
+from pulumi.runtime.mocks import MockMonitor
+
+STACK_TYPE = "pulumi:pulumi:Stack"
+
+
+@dataclass
+class PlannedResource:
+    urn: str
+    type: str
+    name: str
+    parent: str
+    custom: bool
+    protect: bool
+    retain_on_delete: bool
+    inputs: dict[str, Any] = field(default_factory=dict)
+
+
+class RecordingMonitor(MockMonitor):
+    def __init__(self, mocks: Any) -> None:
+        super().__init__(mocks)
+        self.planned: list[PlannedResource] = []
+        self.exports: dict[str, Any] = {}
+        self.stack_urn = ""
+
+    def RegisterResource(self, request: Any) -> Any:
+        response = super().RegisterResource(request)
+        inputs = {} if request.type == STACK_TYPE else rpc.deserialize_properties(request.object)
+        if request.type == STACK_TYPE:
+            self.stack_urn = response.urn
+        self.planned.append(
+            PlannedResource(
+                urn=response.urn,
+                type=request.type,
+                name=request.name,
+                parent=request.parent,
+                custom=bool(request.custom),
+                protect=bool(getattr(request, "protect", False)),
+                retain_on_delete=bool(getattr(request, "retainOnDelete", False)),
+                inputs=inputs,
+            )
+        )
+        return response
+
+    def RegisterResourceOutputs(self, request: Any) -> Any:
+        if request.urn == self.stack_urn:
+            self.exports = rpc.deserialize_properties(request.outputs)
+        return super().RegisterResourceOutputs(request)

@@ -1,0 +1,92 @@
+"""The one Pulumi program: `pulumi up` runs it via __main__.py, the CLI via the Automation API."""
+
+from __future__ import annotations
+
+import pulumi
+
+from components.contract import contract_outputs
+from components.environment import EnvironmentArgs, EnvironmentTemplate
+from components.errors import raise_if_any
+from stageline import PROJECT
+from stageline.config import (
+    KNOWN_KEYS,
+    SECRET_KEYS,
+    StageConfig,
+    decode_engine_values,
+    parse_stage_config,
+)
+from stageline.graph import load_stage_graph
+from stageline.promotion import read_upstream, resolve_release, upstream_stack_name
+from stageline.revision import template_revision
+from stageline.stack_files import stacks_dir
+
+
+def load_stage_config() -> StageConfig:
+    """The running stack's `stageline:` config, decoded as the engine delivered it."""
+    raw: dict[str, str] = {}
+    secret_keys: set[str] = set()
+    for key in KNOWN_KEYS:
+        full = f"{PROJECT}:{key}"
+        # The runtime accessor reads the value without Config.get's "secret read as plain" warning.
+        value = pulumi.runtime.get_config(full)
+        if value is None:
+            continue
+        raw[key] = value
+        if pulumi.runtime.is_config_secret(full):
+            secret_keys.add(key)
+    values, issues = decode_engine_values(raw)
+    raise_if_any(issues, f"stack {pulumi.get_stack()!r}")
+    return parse_stage_config(pulumi.get_stack(), values, secret_keys)
+
+
+def stage_tags(config: StageConfig) -> dict[str, str]:
+    return {"stageline-stage": config.stage, "stageline-stack": config.stack, "managed-by": PROJECT}
+
+
+def deploy() -> None:
+    """Validate, resolve the release, build the environment, export the contract."""
+    config = load_stage_config()
+    load_stage_graph(stacks_dir(), current=config)
+
+    ref: pulumi.StackReference | None = None
+    ref_name = ""
+    if config.promotes_from and config.release_pin is None:
+        ref_name = upstream_stack_name(config.promotes_from)
+        ref = pulumi.StackReference(ref_name)
+
+    async def build() -> pulumi.Inputs:
+        # The upstream is read before any resource is registered, so a missing or incompatible
+        # upstream stops the run with nothing touched.
+        upstream = await read_upstream(config, ref, ref_name) if ref is not None else None
+        current = template_revision()
+        release = resolve_release(config, upstream, current)
+        if release.source == "pinned" and config.promotes_from:
+            pulumi.log.warn(
+                f"{config.stage}: release {release.manifest.app_version} is pinned in config; "
+                f"not promoting from {config.promotes_from}"
+            )
+        if release.manifest.template_revision != current:
+            pulumi.log.warn(
+                f"{config.stage}: deploying template {current}, but release "
+                f"{release.manifest.app_version} was verified with "
+                f"{release.manifest.template_revision}"
+            )
+        password = (
+            pulumi.Config(PROJECT).require_secret(SECRET_KEYS[0])
+            if config.has_db_password
+            else None
+        )
+        env = EnvironmentTemplate(
+            config.stack,
+            EnvironmentArgs(
+                spec=config.spec,
+                target=config.target,
+                region=config.region,
+                release=release.manifest,
+                tags=stage_tags(config),
+                db_password=password,
+            ),
+        )
+        return contract_outputs(config.stage, config.target, config.region, release.manifest, env)
+
+    pulumi.run(build)

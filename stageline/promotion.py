@@ -1,0 +1,96 @@
+"""Promotion: a stage reads its upstream's contract and deploys the release it verified."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+
+from components.contract import (
+    KEY_RELEASE,
+    KEY_SCHEMA_VERSION,
+    SCHEMA_VERSION,
+    ReleaseManifest,
+    is_compatible,
+)
+from stageline.config import StageConfig
+
+
+@dataclass(frozen=True)
+class Upstream:
+    stage: str
+    stack_name: str
+    """Fully qualified `org/project/stack`, as StackReference takes it."""
+    schema_version: str
+    release: ReleaseManifest
+
+
+@dataclass(frozen=True)
+class ResolvedRelease:
+    manifest: ReleaseManifest
+    source: str
+    """Where it came from, for logs and `stageline promote`: `pinned` or `promoted from <stage>`."""
+
+
+def upstream_stack_name(upstream: str) -> str:
+    # On a DIY backend the organization is the literal `organization`; get_organization() gives
+    # the right value on every backend.
+    return f"{pulumi.get_organization()}/{pulumi.get_project()}/{upstream}"
+
+
+def _fix(upstream: str) -> str:
+    return f"run `stageline up {upstream}` (or `pulumi up -s {upstream}`), then retry"
+
+
+class PromotionError(pulumi.RunError):
+    pass
+
+
+async def read_upstream(config: StageConfig, ref: pulumi.StackReference, ref_name: str) -> Upstream:
+    """Await the upstream's contract outputs; fail naming the stage, the stack and the fix."""
+    upstream = config.promotes_from or ""
+
+    async def require(key: str) -> Any:
+        details = await ref.get_output_details(key)
+        value = details.value if details.value is not None else details.secret_value
+        if value is None:
+            raise PromotionError(
+                f"stage {config.stage!r} promotes from {upstream!r}, but upstream stack "
+                f"{ref_name!r} has no output {key!r} (it was never deployed, or not with "
+                f"stageline). Fix: {_fix(upstream)}."
+            )
+        return value
+
+    version = await require(KEY_SCHEMA_VERSION)
+    if not is_compatible(version):
+        raise PromotionError(
+            f"stage {config.stage!r} cannot read upstream stack {ref_name!r}: its contract "
+            f"schema {version!r} is incompatible with {SCHEMA_VERSION} that this template "
+            f"reads. Fix: deploy {upstream!r} with this template revision: {_fix(upstream)}."
+        )
+    raw_release = await require(KEY_RELEASE)
+    try:
+        release = ReleaseManifest.from_output(raw_release)
+    except ValueError as exc:
+        raise PromotionError(
+            f"stage {config.stage!r}: upstream stack {ref_name!r} exports a malformed release "
+            f"({exc}). Fix: {_fix(upstream)}."
+        ) from exc
+    return Upstream(upstream, ref_name, str(version), release)
+
+
+def resolve_release(
+    config: StageConfig, upstream: Upstream | None, current_revision: str
+) -> ResolvedRelease:
+    """A pin wins (rollback, hotfix, or the entry stage's build); else the upstream's release."""
+    pin = config.release_pin
+    if pin is not None:
+        manifest = ReleaseManifest(
+            pin.app_version, pin.artifact, pin.template_revision or current_revision
+        )
+        return ResolvedRelease(manifest, "pinned")
+    if upstream is None:
+        # parse_stage_config guarantees a pin or an upstream; this guards direct callers.
+        raise PromotionError(f"stage {config.stage!r} has neither a pinned release nor an upstream")
+    return ResolvedRelease(upstream.release, f"promoted from {upstream.stage}")
