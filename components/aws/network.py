@@ -10,6 +10,9 @@ from components.network import Network, NetworkArgs, plan_subnets
 
 class AwsNetwork(Network):
     vpc: aws.ec2.Vpc
+    public_subnets: list[aws.ec2.Subnet]
+    private_subnets: list[aws.ec2.Subnet]
+    nat_gateways: list[aws.ec2.NatGateway]
 
     def __init__(
         self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None
@@ -72,7 +75,8 @@ class AwsNetwork(Network):
             )
             public.append(subnet)
 
-        nat_ids = self._nat_gateways(name, args, public, tags)
+        self.nat_gateways = self._nat_gateways(name, args, public, tags)
+        nat_ids = [nat.id for nat in self.nat_gateways]
         for i, zone in enumerate(args.zones):
             subnet = aws.ec2.Subnet(
                 f"{name}-private-{i}",
@@ -104,6 +108,8 @@ class AwsNetwork(Network):
             )
             private.append(subnet)
 
+        self.public_subnets = public
+        self.private_subnets = private
         self.network_id = self.vpc.id
         self.cidr = args.cidr
         self.public_subnet_ids = pulumi.Output.all(*[s.id for s in public])
@@ -117,9 +123,9 @@ class AwsNetwork(Network):
         args: NetworkArgs,
         public: list[aws.ec2.Subnet],
         tags: dict[str, str],
-    ) -> list[pulumi.Output[str]]:
+    ) -> list[aws.ec2.NatGateway]:
         count = {"none": 0, "single": 1, "per-zone": len(public)}[args.nat]
-        ids: list[pulumi.Output[str]] = []
+        gateways: list[aws.ec2.NatGateway] = []
         for i in range(count):
             eip = aws.ec2.Eip(
                 f"{name}-nat-{i}-eip",
@@ -134,5 +140,5 @@ class AwsNetwork(Network):
                 tags={**tags, "Name": f"{name}-nat-{i}"},
                 opts=pulumi.ResourceOptions(parent=public[i]),
             )
-            ids.append(nat.id)
-        return ids
+            gateways.append(nat)
+        return gateways

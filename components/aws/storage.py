@@ -30,6 +30,10 @@ def tls_only_policy(bucket_arn: str) -> str:
 
 class AwsStorage(Storage):
     bucket: aws.s3.Bucket
+    public_access_block: aws.s3.BucketPublicAccessBlock
+    versioning: aws.s3.BucketVersioning
+    """Replication (DR) must depend on it: S3 refuses replication to unversioned buckets."""
+    lifecycle: aws.s3.BucketLifecycleConfiguration
 
     def __init__(
         self, name: str, args: StorageArgs, opts: pulumi.ResourceOptions | None = None
@@ -53,7 +57,7 @@ class AwsStorage(Storage):
             rule={"object_ownership": "BucketOwnerEnforced"},
             opts=child,
         )
-        block = aws.s3.BucketPublicAccessBlock(
+        self.public_access_block = aws.s3.BucketPublicAccessBlock(
             f"{name}-public-access",
             bucket=self.bucket.id,
             block_public_acls=True,
@@ -73,13 +77,13 @@ class AwsStorage(Storage):
             ],
             opts=child,
         )
-        versioning = aws.s3.BucketVersioning(
+        self.versioning = aws.s3.BucketVersioning(
             f"{name}-versioning",
             bucket=self.bucket.id,
             versioning_configuration={"status": "Enabled" if args.versioning else "Suspended"},
             opts=child,
         )
-        aws.s3.BucketLifecycleConfiguration(
+        self.lifecycle = aws.s3.BucketLifecycleConfiguration(
             f"{name}-lifecycle",
             bucket=self.bucket.id,
             rules=[
@@ -92,14 +96,14 @@ class AwsStorage(Storage):
                 }
             ],
             # S3 rejects lifecycle rules on a bucket whose versioning state is still changing.
-            opts=pulumi.ResourceOptions(parent=self.bucket, depends_on=[versioning]),
+            opts=pulumi.ResourceOptions(parent=self.bucket, depends_on=[self.versioning]),
         )
         aws.s3.BucketPolicy(
             f"{name}-policy",
             bucket=self.bucket.id,
             policy=self.bucket.arn.apply(tls_only_policy),
             # A policy put before the public-access block exists can be refused as public.
-            opts=pulumi.ResourceOptions(parent=self.bucket, depends_on=[block]),
+            opts=pulumi.ResourceOptions(parent=self.bucket, depends_on=[self.public_access_block]),
         )
 
         self.resource_id = self.bucket.arn

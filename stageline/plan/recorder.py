@@ -49,6 +49,23 @@ class RecordingMonitor(MockMonitor):
         )
         return response
 
+    def ReadResource(self, request: Any) -> Any:
+        # Reads (StackReference among them) touch nothing but belong in the plan all the same.
+        response = super().ReadResource(request)
+        self.planned.append(
+            PlannedResource(
+                urn=response.urn,
+                type=request.type,
+                name=request.name,
+                parent=request.parent,
+                custom=True,
+                protect=False,
+                retain_on_delete=False,
+                inputs=rpc.deserialize_properties(request.properties),
+            )
+        )
+        return response
+
     def RegisterResourceOutputs(self, request: Any) -> Any:
         if request.urn == self.stack_urn:
             self.exports = rpc.deserialize_properties(request.outputs)

@@ -144,11 +144,19 @@ def plan_progression(
     order = [s for s in graph.order() if s in needed]
     outputs: dict[str, Mapping[str, Any]] = dict(given)
     plans: list[StagePlan] = []
+    failed: set[str] = set()
     for name in order:
         upstream = graph.nodes[name].promotes_from
+        if upstream in failed:
+            failed.add(name)
+            reason = f"not planned: its upstream {upstream!r} failed to plan"
+            plans.append(StagePlan(name, error=RuntimeError(reason)))
+            continue
         ups = {upstream: outputs[upstream]} if upstream and upstream in outputs else {}
         plan = plan_stage(stacks[name], program, stacks_folder, ups)
         if plan.ok:
             outputs[name] = plan.exports
+        else:
+            failed.add(name)
         plans.append(plan)
     return plans

@@ -1,0 +1,58 @@
+"""A stage's program imports only its own target's provider SDK."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from components.regions import TARGETS
+from stageline.stack_files import read_stack_file
+from tests.conftest import REPO_STACKS, all_stack_names
+
+PROBE = """
+import json, sys
+from pathlib import Path
+from stageline.graph import load_stage_graph
+from stageline.plan.runner import plan_progression
+from stageline.program import deploy
+from stageline.stack_files import list_stack_files
+folder = Path(sys.argv[1])
+stacks = {s.name: s for s in list_stack_files(folder)}
+plans = plan_progression(load_stage_graph(folder), stacks, deploy, folder, [sys.argv[2]])
+print(json.dumps({"ok": all(p.ok for p in plans), "modules": sorted(sys.modules)}))
+"""
+
+# The SDKs of each target; pulumi-random is shared by all of them.
+TARGET_SDKS = {
+    "aws": {"pulumi_aws"},
+    "azure": {"pulumi_azure_native"},
+    "gcp": {"pulumi_gcp"},
+    "libvirt": {"pulumi_libvirt", "pulumi_command"},
+}
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_stage_imports_only_its_target_sdk(stage: str) -> None:
+    assert stage in all_stack_names()
+    target = read_stack_file(REPO_STACKS / f"Pulumi.{stage}.yaml").values["target"]
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE, str(REPO_STACKS), stage],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["ok"], result.stderr
+    roots = {m.split(".")[0] for m in report["modules"]}
+    assert TARGET_SDKS[target] <= roots, f"{stage} did not load its own SDK"
+    others = set().union(*(TARGET_SDKS[t] for t in TARGETS if t != target))
+    assert not roots & others, f"{stage} ({target}) imported {roots & others}"
+    foreign = {m for m in report["modules"] if m.startswith("components.")} - {
+        m for m in report["modules"] if m.startswith(f"components.{target}")
+    }
+    assert not {m for m in foreign if m.split(".")[1] in TARGETS}, foreign
