@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pulumi
 
 from components.contract import contract_outputs
@@ -43,10 +45,14 @@ def stage_tags(config: StageConfig) -> dict[str, str]:
     return {"stageline-stage": config.stage, "stageline-stack": config.stack, "managed-by": PROJECT}
 
 
-def deploy() -> None:
-    """Validate, resolve the release, build the environment, export the contract."""
+def deploy(stacks: Path | None = None) -> None:
+    """Validate, resolve the release, build the environment, export the contract.
+
+    `stacks` is the folder of stack files that draws the stage graph. `pulumi up` leaves it
+    unset (the project's stacks/); the CLI and offline plans pass the folder they work on.
+    """
     config = load_stage_config()
-    load_stage_graph(stacks_dir(), current=config)
+    load_stage_graph(stacks or stacks_dir(), current=config)
 
     ref: pulumi.StackReference | None = None
     ref_name = ""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,8 +13,6 @@ from stageline import PROJECT
 
 STACK_FILE_PREFIX = "Pulumi."
 SECRET_PLACEHOLDER = "[secret]"
-STACKS_DIR_OVERRIDE: ContextVar[Path | None] = ContextVar("stacks_dir_override", default=None)
-"""Set by offline plans over another folder of stack files; the engine path never sets it."""
 
 
 @dataclass(frozen=True)
@@ -61,9 +58,6 @@ def _project_name(path: Path) -> str | None:
 
 
 def stacks_dir(root: Path | None = None) -> Path:
-    override = STACKS_DIR_OVERRIDE.get()
-    if override is not None and root is None:
-        return override
     return (root or project_root()) / "stacks"
 
 

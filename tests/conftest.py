@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import shutil
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -54,7 +55,7 @@ def plan_folder(
 ) -> list[StagePlan]:
     stacks = {s.name: s for s in list_stack_files(folder)}
     graph: StageGraph = load_stage_graph(folder)
-    return plan_progression(graph, stacks, deploy, folder, wanted, given)
+    return plan_progression(graph, stacks, functools.partial(deploy, folder), wanted, given)
 
 
 @pytest.fixture(scope="session")

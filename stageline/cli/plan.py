@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from pathlib import Path
 from typing import Any
@@ -80,7 +81,7 @@ def plan(
         if upstream_outputs:
             given = _load_outputs(upstream_outputs, graph.nodes[found.name].promotes_from)
 
-    plans = plan_progression(graph, stacks, deploy, folder, wanted, given)
+    plans = plan_progression(graph, stacks, functools.partial(deploy, folder), wanted, given)
     shown = [p for p in plans if wanted is None or p.stack in wanted]
     _print(shown, fmt)
     failed = [p for p in plans if not p.ok]

@@ -7,7 +7,6 @@ import contextvars
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from pulumi.runtime import rpc
@@ -20,7 +19,7 @@ from stageline import PROJECT
 from stageline.graph import StageGraph
 from stageline.plan.mocks import PlanMocks
 from stageline.plan.recorder import PlannedResource, RecordingMonitor
-from stageline.stack_files import STACKS_DIR_OVERRIDE, StackFile
+from stageline.stack_files import StackFile
 
 # A DIY backend's organization; StackReference names are built from it.
 DIY_ORGANIZATION = "organization"
@@ -72,12 +71,10 @@ def _run(
     stack: StackFile,
     program: Callable[[], None],
     upstreams: Mapping[str, Mapping[str, Any]],
-    stacks_folder: Path,
 ) -> StagePlan:
     plan = StagePlan(stack.name)
     config, secret_keys = stack.pulumi_config()
     set_all_config(config, secret_keys)
-    STACKS_DIR_OVERRIDE.set(stacks_folder)
     monitor = RecordingMonitor(PlanMocks(upstreams))
     logger = logging.getLogger(f"stageline.plan.{stack.name}")
     logger.propagate = False
@@ -89,7 +86,6 @@ def _run(
         engine=MockEngine(logger),
         dry_run=False,
         organization=DIY_ORGANIZATION,
-        root_directory=str(stacks_folder.parent),
     )
     settings.monitor_features = set(monitor.GetDeploymentInfo(None).supportedFeatures)
     configure(settings)
@@ -110,7 +106,6 @@ def _run(
 def plan_stage(
     stack: StackFile,
     program: Callable[[], None],
-    stacks_folder: Path,
     upstream_outputs: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> StagePlan:
     """Plan one stack. `upstream_outputs` maps upstream stack names to their exports.
@@ -119,14 +114,13 @@ def plan_stage(
     stack in context variables, so stages planned in one process never see each other's state.
     """
     upstreams = {qualified(k): plain_exports(v) for k, v in (upstream_outputs or {}).items()}
-    return contextvars.Context().run(_run, stack, program, upstreams, stacks_folder)
+    return contextvars.Context().run(_run, stack, program, upstreams)
 
 
 def plan_progression(
     graph: StageGraph,
     stacks: Mapping[str, StackFile],
     program: Callable[[], None],
-    stacks_folder: Path,
     wanted: list[str] | None = None,
     given_outputs: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> list[StagePlan]:
@@ -153,7 +147,7 @@ def plan_progression(
             plans.append(StagePlan(name, error=RuntimeError(reason)))
             continue
         ups = {upstream: outputs[upstream]} if upstream and upstream in outputs else {}
-        plan = plan_stage(stacks[name], program, stacks_folder, ups)
+        plan = plan_stage(stacks[name], program, ups)
         if plan.ok:
             outputs[name] = plan.exports
         else:

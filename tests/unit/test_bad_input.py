@@ -6,6 +6,7 @@ the error names the key, the value and a fix, and that only the root stack was r
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -154,7 +155,8 @@ CASES: list[tuple[str, str, dict[str, dict[str, Any]], str, str]] = [
 
 def run_program_alone(folder: Path, stage: str) -> StagePlan:
     """The stage's program with no upstream outputs: config errors must come first anyway."""
-    return plan_stage(read_stack_file(folder / f"Pulumi.{stage}.yaml"), deploy, folder)
+    stack = read_stack_file(folder / f"Pulumi.{stage}.yaml")
+    return plan_stage(stack, functools.partial(deploy, folder))
 
 
 @pytest.mark.parametrize(

@@ -22,7 +22,8 @@ from stageline.program import deploy
 from stageline.stack_files import list_stack_files
 folder = Path(sys.argv[1])
 stacks = {s.name: s for s in list_stack_files(folder)}
-plans = plan_progression(load_stage_graph(folder), stacks, deploy, folder, [sys.argv[2]])
+program = lambda: deploy(folder)
+plans = plan_progression(load_stage_graph(folder), stacks, program, [sys.argv[2]])
 print(json.dumps({"ok": all(p.ok for p in plans), "modules": sorted(sys.modules)}))
 """
 
