@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pulumi
 
-from components.contract import contract_outputs
+from components.contract import ReleaseManifest, contract_outputs
 from components.environment import EnvironmentArgs, EnvironmentTemplate
 from components.errors import raise_if_any
 from stageline import PROJECT
@@ -45,11 +46,35 @@ def stage_tags(config: StageConfig) -> dict[str, str]:
     return {"stageline-stage": config.stage, "stageline-stack": config.stack, "managed-by": PROJECT}
 
 
-def deploy(stacks: Path | None = None) -> None:
+def build_environment(config: StageConfig, release: ReleaseManifest) -> pulumi.Inputs:
+    """The environment template for the stage; returns the contract outputs to export."""
+    password = (
+        pulumi.Config(PROJECT).require_secret(SECRET_KEYS[0]) if config.has_db_password else None
+    )
+    env = EnvironmentTemplate(
+        config.stack,
+        EnvironmentArgs(
+            spec=config.spec,
+            target=config.target,
+            region=config.region,
+            release=release,
+            tags=stage_tags(config),
+            db_password=password,
+        ),
+    )
+    return contract_outputs(config.stage, config.target, config.region, release, env)
+
+
+EnvironmentBuilder = Callable[[StageConfig, ReleaseManifest], pulumi.Inputs]
+
+
+def deploy(stacks: Path | None = None, environment: EnvironmentBuilder = build_environment) -> None:
     """Validate, resolve the release, build the environment, export the contract.
 
     `stacks` is the folder of stack files that draws the stage graph. `pulumi up` leaves it
     unset (the project's stacks/); the CLI and offline plans pass the folder they work on.
+    `environment` builds the resources; everything before it (validation, the stage graph,
+    promotion) is the same for every caller.
     """
     config = load_stage_config()
     load_stage_graph(stacks or stacks_dir(), current=config)
@@ -77,22 +102,6 @@ def deploy(stacks: Path | None = None) -> None:
                 f"{release.manifest.app_version} was verified with "
                 f"{release.manifest.template_revision}"
             )
-        password = (
-            pulumi.Config(PROJECT).require_secret(SECRET_KEYS[0])
-            if config.has_db_password
-            else None
-        )
-        env = EnvironmentTemplate(
-            config.stack,
-            EnvironmentArgs(
-                spec=config.spec,
-                target=config.target,
-                region=config.region,
-                release=release.manifest,
-                tags=stage_tags(config),
-                db_password=password,
-            ),
-        )
-        return contract_outputs(config.stage, config.target, config.region, release.manifest, env)
+        return environment(config, release.manifest)
 
     pulumi.run(build)

@@ -28,50 +28,52 @@ class AwsObservability(Observability):
             f"{name}-alarms", kms_master_key_id="alias/aws/sns", tags=tags, opts=mine
         )
 
-        alarms: list[aws.cloudwatch.MetricAlarm] = []
-        if args.alarms:
-            common = {
-                "statistic": "Average",
-                "period": 300,
-                "evaluation_periods": 2,
-                "alarm_actions": [self.topic.arn],
-                "ok_actions": [self.topic.arn],
-                "tags": tags,
-                "opts": pulumi.ResourceOptions(parent=self.topic),
-            }
-            alarms.append(
-                aws.cloudwatch.MetricAlarm(
-                    f"{name}-compute-cpu",
-                    namespace="AWS/EC2",
-                    metric_name="CPUUtilization",
-                    dimensions={"AutoScalingGroupName": args.compute_group},
-                    comparison_operator="GreaterThanThreshold",
-                    threshold=args.cpu_alarm_percent,
-                    **common,
-                )
+        # (suffix, namespace, metric, dimensions, comparison, threshold)
+        watched = [
+            (
+                "compute-cpu",
+                "AWS/EC2",
+                "CPUUtilization",
+                {"AutoScalingGroupName": args.compute_group},
+                "GreaterThanThreshold",
+                args.cpu_alarm_percent,
+            ),
+            (
+                "database-cpu",
+                "AWS/RDS",
+                "CPUUtilization",
+                {"DBInstanceIdentifier": args.database_identifier},
+                "GreaterThanThreshold",
+                args.cpu_alarm_percent,
+            ),
+            (
+                "database-storage",
+                "AWS/RDS",
+                "FreeStorageSpace",
+                {"DBInstanceIdentifier": args.database_identifier},
+                "LessThanThreshold",
+                FREE_STORAGE_ALARM_BYTES,
+            ),
+        ]
+        alarms = [
+            aws.cloudwatch.MetricAlarm(
+                f"{name}-{suffix}",
+                namespace=namespace,
+                metric_name=metric,
+                dimensions=dimensions,
+                comparison_operator=comparison,
+                threshold=threshold,
+                statistic="Average",
+                period=300,
+                evaluation_periods=2,
+                alarm_actions=[self.topic.arn],
+                ok_actions=[self.topic.arn],
+                tags=tags,
+                opts=pulumi.ResourceOptions(parent=self.topic),
             )
-            alarms.append(
-                aws.cloudwatch.MetricAlarm(
-                    f"{name}-database-cpu",
-                    namespace="AWS/RDS",
-                    metric_name="CPUUtilization",
-                    dimensions={"DBInstanceIdentifier": args.database_identifier},
-                    comparison_operator="GreaterThanThreshold",
-                    threshold=args.cpu_alarm_percent,
-                    **common,
-                )
-            )
-            alarms.append(
-                aws.cloudwatch.MetricAlarm(
-                    f"{name}-database-storage",
-                    namespace="AWS/RDS",
-                    metric_name="FreeStorageSpace",
-                    dimensions={"DBInstanceIdentifier": args.database_identifier},
-                    comparison_operator="LessThanThreshold",
-                    threshold=FREE_STORAGE_ALARM_BYTES,
-                    **common,
-                )
-            )
+            for suffix, namespace, metric, dimensions, comparison, threshold in watched
+            if args.alarms
+        ]
 
         self.log_group_name = self.log_group.name
         self.alarm_count = len(alarms)

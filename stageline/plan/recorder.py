@@ -30,40 +30,34 @@ class RecordingMonitor(MockMonitor):
         self.exports: dict[str, Any] = {}
         self.stack_urn = ""
 
-    def RegisterResource(self, request: Any) -> Any:
-        response = super().RegisterResource(request)
-        inputs = {} if request.type == STACK_TYPE else rpc.deserialize_properties(request.object)
-        if request.type == STACK_TYPE:
-            self.stack_urn = response.urn
+    def _record(self, request: Any, urn: str, custom: bool, inputs: dict[str, Any]) -> None:
         self.planned.append(
             PlannedResource(
-                urn=response.urn,
+                urn=urn,
                 type=request.type,
                 name=request.name,
                 parent=request.parent,
-                custom=bool(request.custom),
+                custom=custom,
                 protect=bool(getattr(request, "protect", False)),
                 retain_on_delete=bool(getattr(request, "retainOnDelete", False)),
                 inputs=inputs,
             )
         )
+
+    def RegisterResource(self, request: Any) -> Any:
+        response = super().RegisterResource(request)
+        if request.type == STACK_TYPE:
+            self.stack_urn = response.urn
+            self._record(request, response.urn, False, {})
+        else:
+            inputs = rpc.deserialize_properties(request.object)
+            self._record(request, response.urn, bool(request.custom), inputs)
         return response
 
     def ReadResource(self, request: Any) -> Any:
         # Reads (StackReference among them) touch nothing but belong in the plan all the same.
         response = super().ReadResource(request)
-        self.planned.append(
-            PlannedResource(
-                urn=response.urn,
-                type=request.type,
-                name=request.name,
-                parent=request.parent,
-                custom=True,
-                protect=False,
-                retain_on_delete=False,
-                inputs=rpc.deserialize_properties(request.properties),
-            )
-        )
+        self._record(request, response.urn, True, rpc.deserialize_properties(request.properties))
         return response
 
     def RegisterResourceOutputs(self, request: Any) -> Any:

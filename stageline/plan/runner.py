@@ -52,19 +52,20 @@ def qualified(stack: str) -> str:
     return f"{DIY_ORGANIZATION}/{PROJECT}/{stack}"
 
 
+def unwrap_secrets(value: Any) -> Any:
+    """A recorded value with its secret markers removed, at any depth."""
+    if rpc.is_rpc_secret(value):
+        return unwrap_secrets(rpc.unwrap_rpc_secret(value))
+    if isinstance(value, dict):
+        return {k: unwrap_secrets(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [unwrap_secrets(v) for v in value]
+    return value
+
+
 def plain_exports(exports: Mapping[str, Any]) -> dict[str, Any]:
     """Exports with secrets unwrapped, as a StackReference hands them to a downstream program."""
-
-    def unwrap(value: Any) -> Any:
-        if rpc.is_rpc_secret(value):
-            return unwrap(rpc.unwrap_rpc_secret(value))
-        if isinstance(value, dict):
-            return {k: unwrap(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [unwrap(v) for v in value]
-        return value
-
-    return {k: unwrap(v) for k, v in exports.items()}
+    return {k: unwrap_secrets(v) for k, v in exports.items()}
 
 
 def _run(

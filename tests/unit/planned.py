@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from pulumi.runtime import rpc
-
 from stageline.plan.recorder import PlannedResource
 from stageline.plan.runner import StagePlan
 
@@ -18,16 +14,6 @@ def one(plan: StagePlan, type_: str) -> PlannedResource:
     found = of_type(plan, type_)
     assert len(found) == 1, f"{plan.stack}: expected one {type_}, got {[r.urn for r in found]}"
     return found[0]
-
-
-def plain(value: Any) -> Any:
-    if rpc.is_rpc_secret(value):
-        return plain(rpc.unwrap_rpc_secret(value))
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [plain(v) for v in value]
-    return value
 
 
 def logical_name(plan: StagePlan, resource: PlannedResource) -> str:

@@ -10,9 +10,10 @@ import pytest
 
 from components.contract import SCHEMA_VERSION
 from stageline.plan.runner import StagePlan, plain_exports
+from stageline.plan.runner import unwrap_secrets as plain
 from stageline.promotion import PromotionError
 from stageline.revision import template_revision
-from tests.unit.planned import one, plain
+from tests.unit.planned import one
 
 HOTFIX = {"appVersion": "2.3.4", "artifact": "ghcr.io/acme/shop:2.3.4"}
 

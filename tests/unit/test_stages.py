@@ -10,9 +10,10 @@ import pytest
 from components.spec import PRIVATE_RANGES
 from stageline.plan.mocks import STACK_REFERENCE
 from stageline.plan.runner import StagePlan
+from stageline.plan.runner import unwrap_secrets as plain
 from stageline.stack_files import read_stack_file
 from tests.conftest import REPO_STACKS, all_stack_names
-from tests.unit.planned import logical_name, of_type, one, plain
+from tests.unit.planned import logical_name, of_type, one
 
 STAGES = all_stack_names()
 SENSITIVE_PORTS = (22, 5432)

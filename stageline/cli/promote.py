@@ -1,0 +1,58 @@
+"""`stageline promote STAGE`: show which release moves from the upstream, then `up` the stage."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from components.contract import KEY_RELEASE
+from stageline.cli.context import CliContext, engine_errors
+from stageline.cli.up import run_up
+
+
+def _release(outputs: dict[str, Any]) -> dict[str, str] | None:
+    out = outputs.get(KEY_RELEASE)
+    return out.value if out is not None and isinstance(out.value, dict) else None
+
+
+def describe(release: dict[str, str] | None) -> str:
+    if not release:
+        return "nothing"
+    artifact, revision = release.get("artifact"), release.get("templateRevision")
+    return f"{release.get('appVersion')} ({artifact}, {revision})"
+
+
+@click.command()
+@click.argument("stage")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_obj
+def promote(obj: CliContext, stage: str, yes: bool) -> None:
+    """Move the release STAGE's upstream verified into STAGE."""
+    values = obj.project.stack_file(stage).values
+    upstream = values.get("promotesFrom")
+    if not upstream:
+        raise click.ClickException(f"stage {stage!r} has no promotesFrom: nothing to promote from")
+    if values.get("release"):
+        raise click.ClickException(
+            f"stage {stage!r} pins release {values['release'].get('appVersion')!r} in config, so a "
+            f"promotion would not move it. Remove stageline:release from "
+            f"stacks/Pulumi.{stage}.yaml to deploy what {upstream!r} verified."
+        )
+    upstream_stack = obj.stack(upstream, create=False)
+    with engine_errors(upstream):
+        incoming = _release(upstream_stack.outputs())
+    if incoming is None:
+        raise click.ClickException(
+            f"upstream {upstream!r} exports no release: run `stageline up {upstream}` first"
+        )
+    stack = obj.stack(stage)
+    with engine_errors(stage):
+        current = _release(stack.outputs())
+    if current == incoming:
+        click.echo(f"{stage}: already at {describe(incoming)}; applying to converge")
+    else:
+        click.echo(f"{stage}: {describe(current)} -> {describe(incoming)} from {upstream}")
+    if not yes:
+        click.confirm(f"Deploy it to {stage!r}?", abort=True)
+    run_up(obj, stage)

@@ -1,0 +1,610 @@
+"""Install the Pulumi engine into a git-ignored folder, offline if need be.
+
+The ways, in order (see DESIGN.md, "The real engine, offline"):
+
+1. our own earlier install, when its stamp still matches the pinned wrapper module;
+2. a ``pulumi`` already on PATH that is new enough;
+3. the official download (``PulumiCommand.install``), only where its site answers;
+4. a build from Go modules, pinned by ``engine/go.mod`` and ``engine/go.sum``.
+
+Run ``python -m stageline.engine.bootstrap`` to install and print what was done.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, cast
+
+log = logging.getLogger(__name__)
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+# The wrapper Go module whose go.mod/go.sum pin every engine binary we build.
+WRAPPER_DIR = REPO_ROOT / "engine"
+DEFAULT_HOME = REPO_ROOT / ".stageline"
+
+PKG_MODULE = "github.com/pulumi/pulumi/pkg/v3"
+SDK_MODULE = "github.com/pulumi/pulumi/sdk/v3"
+VERSION_SYMBOL = "github.com/pulumi/pulumi/sdk/v3/go/common/version.Version"
+
+# Older CLIs lack engine features the Automation API of our pinned SDK relies on.
+MIN_PATH_VERSION = (3, 200, 0)
+
+DOWNLOAD_HOST = "get.pulumi.com"
+PROBE_TIMEOUT_S = 3.0
+# Set to skip the download probe entirely, e.g. on machines that must not even try.
+OFFLINE_ENV = "STAGELINE_ENGINE_OFFLINE"
+
+# Part of the stamp: bump it when the build steps below change, so that a warm install made
+# by older steps is rebuilt rather than reported as current.
+RECIPE = "1"
+STAMP_NAME = ".stageline-engine.json"
+
+Way = Literal["path", "download", "build"]
+
+
+@dataclass(frozen=True)
+class GoTarget:
+    """One binary built from a Go module required by a wrapper go.mod."""
+
+    binary: str
+    package: str
+    module: str
+    # Relative to WRAPPER_DIR: a provider whose dependencies clash with pkg/v3 gets its own.
+    module_dir: str = "."
+    required: bool = False
+
+
+TARGETS: tuple[GoTarget, ...] = (
+    GoTarget("pulumi", f"{PKG_MODULE}/cmd/pulumi", PKG_MODULE, required=True),
+    # The language host's own module is not served here (see engine/go.mod), so it is built
+    # from sdk/v3 at the last release that still carried it; see language-python/tools.go.
+    GoTarget(
+        "pulumi-language-python",
+        f"{SDK_MODULE}/python/cmd/pulumi-language-python",
+        SDK_MODULE,
+        module_dir="language-python",
+    ),
+    GoTarget(
+        "pulumi-resource-command",
+        "github.com/pulumi/pulumi-command/provider/cmd/pulumi-resource-command",
+        "github.com/pulumi/pulumi-command/provider",
+        module_dir="providers/command",
+    ),
+)
+
+# Scripts that ship beside the official binaries, as paths inside the sdk/v3 module (whose
+# root is the repository's sdk/ folder). The exec script must sit next to the language host,
+# which looks for it there.
+SDK_SCRIPTS: tuple[tuple[str, bool], ...] = (
+    ("python/cmd/pulumi-language-python-exec", True),
+    ("python/dist/pulumi-resource-pulumi-python", True),
+    ("python/dist/pulumi-analyzer-policy-python", False),
+)
+
+
+class EngineNotAvailableError(RuntimeError):
+    """No way of installing the engine worked; the message says what is missing."""
+
+
+@dataclass(frozen=True)
+class InstallReport:
+    """What ``install`` did, for people and for callers that need the paths."""
+
+    way: Way
+    already_installed: bool
+    version: str
+    # The folder that holds bin/pulumi: what PulumiCommand(root=...) expects.
+    root: Path
+    bin_dir: Path
+    pulumi: Path
+    files: tuple[Path, ...]
+    size_bytes: int
+    seconds: float
+    notes: tuple[str, ...] = ()
+
+    def summary(self) -> str:
+        state = "already installed" if self.already_installed else "installed"
+        lines = [
+            f"pulumi {self.version} {state} (way: {self.way}) in {self.seconds:.1f}s",
+            f"  pulumi:  {self.pulumi}",
+            f"  bin dir: {self.bin_dir} ({self.size_bytes / 2**20:.0f} MiB)",
+        ]
+        lines += [f"  file:    {f.name}" for f in self.files]
+        lines += [f"  note:    {n}" for n in self.notes]
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where an install lives under a stageline home (``<repo>/.stageline`` by default)."""
+
+    home: Path
+
+    @classmethod
+    def for_home(cls, home: Path | None) -> Layout:
+        return cls((home or DEFAULT_HOME).resolve())
+
+    @property
+    def root(self) -> Path:
+        return self.home / "engine"
+
+    @property
+    def bin_dir(self) -> Path:
+        return self.root / "bin"
+
+    @property
+    def pulumi_home(self) -> Path:
+        return self.home / "pulumi-home"
+
+    @property
+    def stamp(self) -> Path:
+        return self.bin_dir / STAMP_NAME
+
+
+@dataclass
+class _Attempts:
+    """Why each way was passed over, for the notes and for the final error."""
+
+    reasons: list[str] = field(default_factory=list)
+
+    def add(self, way: str, reason: str) -> None:
+        log.info("%s: %s", way, reason)
+        self.reasons.append(f"{way}: {reason}")
+
+
+def engine_env(home: Path | None = None) -> dict[str, str]:
+    """Variables to add to a process environment so that it runs the installed engine."""
+    layout = Layout.for_home(home)
+    path = os.environ.get("PATH", "")
+    # The bin dir comes first so that plugins built beside pulumi win over ambient ones. The
+    # interpreter running stageline comes next: the language host and the dynamic-provider
+    # script start `python3` from PATH, and only this one has the Pulumi SDK installed.
+    prefix = [str(layout.bin_dir), str(Path(sys.executable).parent)]
+    return {
+        "PATH": os.pathsep.join([*prefix, path] if path else prefix),
+        # Plugins installed with `pulumi plugin install` land in PULUMI_HOME/plugins; keep them
+        # inside the git-ignored home instead of the user's ~/.pulumi.
+        "PULUMI_HOME": str(layout.pulumi_home),
+        # A missing plugin must fail fast rather than hang on a download that cannot succeed.
+        "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+        "PULUMI_SKIP_UPDATE_CHECK": "true",
+    }
+
+
+def install(home: Path | None = None, force: bool = False) -> InstallReport:
+    """Make a working Pulumi engine available and report how.
+
+    ``force`` ignores a current install and a PATH pulumi, and installs afresh.
+    Raises ``EngineNotAvailableError`` when no way works.
+    """
+    started = time.monotonic()
+    layout = Layout.for_home(home)
+    layout.root.mkdir(parents=True, exist_ok=True)
+    layout.pulumi_home.mkdir(parents=True, exist_ok=True)
+    pinned = pinned_version()
+    attempts = _Attempts()
+
+    # Serialises concurrent installs (parallel test workers) on the same folder.
+    with _locked(layout.root / ".install.lock"):
+        if not force:
+            report = _current_install(layout, pinned, started)
+            if report is not None:
+                return report
+
+            exe, version = _path_pulumi(exclude=layout.bin_dir)
+            if exe is None:
+                attempts.add("PATH", "no pulumi on PATH")
+            elif version is None:
+                attempts.add("PATH", f"`{exe} version` failed")
+            elif _version_tuple(version) < MIN_PATH_VERSION:
+                attempts.add("PATH", f"{exe} is {version}, older than {_fmt(MIN_PATH_VERSION)}")
+            else:
+                return _report(layout, "path", False, version, exe, [exe], started, [])
+
+        if _download(layout, pinned, attempts):
+            files = [layout.bin_dir / "pulumi"]
+            notes = list(attempts.reasons)
+            _write_stamp(layout, "download", _download_key(pinned), pinned, files, notes)
+            return _report(layout, "download", False, pinned, files[0], files, started, notes)
+
+        built = _build(layout, pinned, attempts)
+        if built is not None:
+            files, notes = built
+            notes = attempts.reasons + notes
+            return _report(layout, "build", False, pinned, files[0], files, started, notes)
+
+    raise EngineNotAvailableError(
+        "No Pulumi engine could be installed:\n"
+        + "\n".join(f"  - {r}" for r in attempts.reasons)
+        + "\nTo fix: install Go >= "
+        + _go_directive()
+        + " (with the Go module proxy reachable) and run `python -m stageline.engine.bootstrap`"
+        + f", or put a pulumi CLI >= {_fmt(MIN_PATH_VERSION)} on PATH."
+    )
+
+
+def pinned_version() -> str:
+    """The pulumi release the wrapper module pins, e.g. ``v3.274.1``."""
+    go_mod = WRAPPER_DIR / "go.mod"
+    if not go_mod.is_file():
+        raise EngineNotAvailableError(
+            f"{go_mod} is missing: run from a stageline checkout, which pins the engine there"
+        )
+    requires = _go_mod_requires(go_mod)
+    pkg, sdk = requires.get(PKG_MODULE), requires.get(SDK_MODULE)
+    if pkg is None or pkg != sdk:
+        raise EngineNotAvailableError(
+            f"{go_mod} must require {PKG_MODULE} and {SDK_MODULE} at one "
+            f"version (found {pkg} and {sdk})"
+        )
+    return pkg
+
+
+# --- way 0: an earlier install of ours -------------------------------------------------------
+
+
+def _current_install(layout: Layout, pinned: str, started: float) -> InstallReport | None:
+    try:
+        stamp = json.loads(layout.stamp.read_text())
+    except (OSError, ValueError):
+        return None
+    if stamp.get("key") not in {_build_key(), _download_key(pinned)}:
+        return None
+    files = [layout.bin_dir / name for name in stamp.get("files", [])]
+    if not files or not all(os.access(f, os.X_OK) for f in files):
+        return None
+    way = stamp.get("way")
+    if way not in ("build", "download"):
+        return None
+    notes = list(stamp.get("notes", []))
+    version = str(stamp.get("version", ""))
+    return _report(layout, cast(Way, way), True, version, files[0], files, started, notes)
+
+
+def _build_key() -> str:
+    digest = hashlib.sha256(RECIPE.encode())
+    digest.update(repr(TARGETS + SDK_SCRIPTS).encode())
+    for module_dir in sorted({t.module_dir for t in TARGETS}):
+        for name in ("go.mod", "go.sum"):
+            path = WRAPPER_DIR / module_dir / name
+            digest.update(f"{module_dir}/{name}\0".encode())
+            with contextlib.suppress(FileNotFoundError):
+                digest.update(path.read_bytes())
+    return "build:" + digest.hexdigest()
+
+
+def _download_key(pinned: str) -> str:
+    return f"download:{pinned}"
+
+
+def _write_stamp(
+    layout: Layout, way: Way, key: str, version: str, files: list[Path], notes: list[str]
+) -> None:
+    stamp = {
+        "recipe": RECIPE,
+        "way": way,
+        "key": key,
+        "version": version,
+        "files": [f.name for f in files],
+        "notes": notes,
+    }
+    tmp = layout.stamp.with_suffix(".tmp")
+    tmp.write_text(json.dumps(stamp, indent=2) + "\n")
+    # Written last and atomically: an interrupted install never looks current.
+    tmp.replace(layout.stamp)
+
+
+# --- way 1: PATH ---------------------------------------------------------------------------
+
+
+def _path_pulumi(exclude: Path) -> tuple[Path | None, str | None]:
+    """The first pulumi on PATH outside our bin dir, and its version when it runs."""
+    # Our own bin dir is on PATH whenever engine_env was applied; it is not "ambient" pulumi.
+    dirs = [d for d in os.environ.get("PATH", "").split(os.pathsep) if d and not _same(d, exclude)]
+    found = shutil.which("pulumi", path=os.pathsep.join(dirs))
+    if found is None:
+        return None, None
+    exe = Path(found)
+    try:
+        out = subprocess.run(
+            [str(exe), "version"],
+            env={**os.environ, "PULUMI_SKIP_UPDATE_CHECK": "true"},
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return exe, None
+    return exe, out
+
+
+def _same(a: str, b: Path) -> bool:
+    try:
+        return Path(a).resolve() == b.resolve()
+    except OSError:
+        return False
+
+
+# --- way 2: the official download ------------------------------------------------------------
+
+
+def _download(layout: Layout, pinned: str, attempts: _Attempts) -> bool:
+    if os.environ.get(OFFLINE_ENV):
+        attempts.add("download", f"skipped ({OFFLINE_ENV} is set)")
+        return False
+    if not _reachable(DOWNLOAD_HOST, PROBE_TIMEOUT_S):
+        attempts.add("download", f"{DOWNLOAD_HOST} is not reachable")
+        return False
+    try:
+        from pulumi.automation import PulumiCommand
+        from semver import VersionInfo
+    except ImportError as exc:
+        attempts.add("download", f"the pulumi Python SDK is not importable ({exc})")
+        return False
+    try:
+        PulumiCommand.install(
+            root=str(layout.root), version=VersionInfo.parse(pinned.removeprefix("v"))
+        )
+    except Exception as exc:  # the SDK raises bare errors from urllib and subprocess
+        attempts.add("download", f"PulumiCommand.install failed: {exc}")
+        return False
+    return (layout.bin_dir / "pulumi").exists()
+
+
+def _reachable(host: str, timeout: float) -> bool:
+    """Whether host:443 accepts a connection within timeout seconds."""
+    # Name resolution runs first and alone: where the resolver only knows the package
+    # registries, it fails without any packet being sent to the host. getaddrinfo has no
+    # timeout of its own, hence the thread.
+    addresses: list[tuple[object, ...]] = []
+
+    def resolve() -> None:
+        with contextlib.suppress(OSError):
+            addresses.extend(socket.getaddrinfo(host, 443, type=socket.SOCK_STREAM))
+
+    deadline = time.monotonic() + timeout
+    resolver = threading.Thread(target=resolve, daemon=True)
+    resolver.start()
+    resolver.join(timeout)
+    if not addresses:
+        return False
+    remaining = max(0.1, deadline - time.monotonic())
+    try:
+        with socket.create_connection((host, 443), timeout=remaining):
+            return True
+    except OSError:
+        return False
+
+
+# --- way 3: build from Go modules ------------------------------------------------------------
+
+
+def _build(layout: Layout, pinned: str, attempts: _Attempts) -> tuple[list[Path], list[str]] | None:
+    go = shutil.which("go")
+    if go is None:
+        attempts.add("build", "no `go` on PATH")
+        return None
+    notes: list[str] = []
+    # Taken before building: a go.mod edited meanwhile then leaves a stale stamp, not a wrong one.
+    key = _build_key()
+
+    groups: dict[str, list[GoTarget]] = {}
+    for target in TARGETS:
+        go_mod = WRAPPER_DIR / target.module_dir / "go.mod"
+        if target.module in _go_mod_requires(go_mod):
+            groups.setdefault(target.module_dir, []).append(target)
+        elif target.required:
+            attempts.add("build", f"{go_mod} does not require {target.module}")
+            return None
+        else:
+            notes.append(f"{target.binary} not built: no wrapper go.mod requires {target.module}")
+
+    staging = layout.root / ".staging"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        env, go_version = _go_env(go)
+        for module_dir, targets in groups.items():
+            log.info(
+                "building %s with %s (a cold build takes minutes; warm ones seconds)",
+                ", ".join(t.binary for t in targets),
+                go_version,
+            )
+            # -s -w drop the symbol table and DWARF: a third smaller, and panics still
+            # print stack traces. The version is stamped where `pulumi version` reads it:
+            # each binary gets the sdk/v3 release it was really built from.
+            version = _go_mod_requires(WRAPPER_DIR / module_dir / "go.mod").get(SDK_MODULE, pinned)
+            ldflags = f"-s -w -X {VERSION_SYMBOL}={version}"
+            _run(
+                [go, "build", "-ldflags", ldflags, "-o", f"{staging}{os.sep}"]
+                + [t.package for t in targets],
+                cwd=WRAPPER_DIR / module_dir,
+                env=env,
+            )
+        sdk_dir = Path(
+            json.loads(
+                _run([go, "mod", "download", "-json", SDK_MODULE], cwd=WRAPPER_DIR, env=env)
+            )["Dir"]
+        )
+        for relative, required in SDK_SCRIPTS:
+            source = sdk_dir / relative
+            if not source.is_file():
+                if required:
+                    raise _BuildError(f"{SDK_MODULE} {pinned} has no {relative}")
+                notes.append(f"{source.name} not installed: {SDK_MODULE} {pinned} has none")
+                continue
+            # Module cache files are read-only; copy the bytes, then make the copy executable.
+            shutil.copyfile(source, staging / source.name)
+        layout.bin_dir.mkdir(parents=True, exist_ok=True)
+        files: list[Path] = []
+        for built in sorted(staging.iterdir(), key=lambda p: (p.name != "pulumi", p.name)):
+            built.chmod(0o755)
+            final = layout.bin_dir / built.name
+            built.replace(final)
+            files.append(final)
+    except _BuildError as exc:
+        attempts.add("build", str(exc))
+        return None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+    _write_stamp(layout, "build", key, pinned, files, notes)
+    return files, notes
+
+
+class _BuildError(Exception):
+    pass
+
+
+def _go_env(go: str) -> tuple[dict[str, str], str]:
+    out = _run([go, "env", "-json", "GOPROXY", "GOFLAGS", "GOVERSION"], cwd=WRAPPER_DIR, env=None)
+    current = json.loads(out)
+    flags = current.get("GOFLAGS", "").split()
+    # -trimpath keeps local paths out of the binaries, so builds are reproducible across
+    # checkouts; -mod=readonly makes a go.sum that lacks an entry an error, never an edit.
+    flags += [f for f in ("-trimpath", "-mod=readonly") if f not in flags]
+    env = {
+        **os.environ,
+        "GOFLAGS": " ".join(flags),
+        "GOPROXY": _registry_only(current.get("GOPROXY", "")),
+        # A go.work above the repo would otherwise override the pinned versions.
+        "GOWORK": "off",
+        # Static binaries that need no C toolchain, as the official releases are.
+        "CGO_ENABLED": "0",
+    }
+    return env, current.get("GOVERSION", "go")
+
+
+def _registry_only(goproxy: str) -> str:
+    # With "direct" in GOPROXY, a module the proxy answers 404 for is fetched from its VCS
+    # host. Only the module proxy may be reached here, so a miss must fail instead.
+    entries = [e for e in re.split(r"[,|]", goproxy) if e and e != "direct"]
+    return ",".join(entries) or "off"
+
+
+def _run(cmd: Sequence[str], cwd: Path, env: Mapping[str, str] | None) -> str:
+    try:
+        proc = subprocess.run(
+            list(cmd), cwd=cwd, env=env, capture_output=True, text=True, check=False
+        )
+    except OSError as exc:
+        raise _BuildError(f"could not run {cmd[0]}: {exc}") from exc
+    if proc.returncode != 0:
+        tail = "\n".join(proc.stderr.strip().splitlines()[-15:])
+        raise _BuildError(f"`{' '.join(cmd[:3])} ...` failed (exit {proc.returncode}):\n{tail}")
+    return proc.stdout
+
+
+def _go_mod_requires(go_mod: Path) -> dict[str, str]:
+    """Module path -> version for every require line of a go.mod (block or single)."""
+    try:
+        text = go_mod.read_text()
+    except FileNotFoundError:
+        return {}
+    requires: dict[str, str] = {}
+    in_block = False
+    for raw in text.splitlines():
+        line = raw.split("//", 1)[0].strip()
+        if in_block:
+            if line == ")":
+                in_block = False
+            elif len(parts := line.split()) >= 2:
+                requires[parts[0]] = parts[1]
+        elif re.fullmatch(r"require\s*\(", line):
+            in_block = True
+        elif line.startswith("require ") and len(parts := line.split()) >= 3:
+            requires[parts[1]] = parts[2]
+    return requires
+
+
+def _go_directive() -> str:
+    with contextlib.suppress(OSError):
+        match = re.search(r"^go\s+(\S+)", (WRAPPER_DIR / "go.mod").read_text(), re.M)
+        if match:
+            return match.group(1)
+    return "1.26"
+
+
+# --- shared ----------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _report(
+    layout: Layout,
+    way: Way,
+    already: bool,
+    version: str,
+    pulumi: Path,
+    files: Sequence[Path],
+    started: float,
+    notes: Sequence[str],
+) -> InstallReport:
+    return InstallReport(
+        way=way,
+        already_installed=already,
+        version=version,
+        root=pulumi.parent.parent,
+        bin_dir=pulumi.parent,
+        pulumi=pulumi,
+        files=tuple(files),
+        size_bytes=sum(f.stat().st_size for f in files if f.exists()),
+        seconds=time.monotonic() - started,
+        notes=tuple(notes),
+    )
+
+
+def _version_tuple(version: str) -> tuple[int, int, int]:
+    match = re.match(r"v?(\d+)\.(\d+)\.(\d+)", version)
+    if match is None:
+        return (0, 0, 0)
+    major, minor, patch = (int(g) for g in match.groups())
+    return (major, minor, patch)
+
+
+def _fmt(version: tuple[int, int, int]) -> str:
+    return ".".join(str(p) for p in version)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--home", type=Path, help=f"stageline home (default {DEFAULT_HOME})")
+    parser.add_argument("--force", action="store_true", help="install afresh")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    try:
+        report = install(args.home, force=args.force)
+    except EngineNotAvailableError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(report.summary())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

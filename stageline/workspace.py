@@ -1,0 +1,92 @@
+"""Stage stacks on the Automation API: the one program, the project's stack files, the backend."""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from pulumi import automation as auto
+
+from stageline import PROJECT
+from stageline.backend import Backend
+from stageline.program import EnvironmentBuilder, build_environment, deploy
+from stageline.stack_files import STACK_FILE_PREFIX, StackFile, find_stack, list_stack_files
+
+EPHEMERAL_HEADER = "# Ephemeral copy made by stageline; removed by `stageline destroy`.\n"
+
+
+class StageNotFoundError(Exception):
+    """No stack file for the stage, nor a template it copies."""
+
+
+@dataclass(frozen=True)
+class Project:
+    root: Path
+    """Folder holding Pulumi.yaml and stacks/."""
+    environment: EnvironmentBuilder = build_environment
+    """What the program builds once the stage is validated and its release resolved."""
+
+    @property
+    def stacks_dir(self) -> Path:
+        return self.root / "stacks"
+
+    def program(self) -> Callable[[], None]:
+        # The same function `pulumi up` runs through __main__.py, told which stack files to read.
+        return functools.partial(deploy, self.stacks_dir, self.environment)
+
+    def stack_files(self) -> dict[str, StackFile]:
+        return {s.name: s for s in list_stack_files(self.stacks_dir)}
+
+    def stack_file(self, stage: str) -> StackFile:
+        stacks = self.stack_files()
+        found = find_stack(stage, stacks)
+        if found is None:
+            raise StageNotFoundError(
+                f"no stacks/{STACK_FILE_PREFIX}{stage}.yaml; stages: {', '.join(sorted(stacks))}"
+            )
+        return found
+
+    def is_ephemeral(self, stage: str) -> bool:
+        path = self.stacks_dir / f"{STACK_FILE_PREFIX}{stage}.yaml"
+        return path.is_file() and path.read_text().startswith(EPHEMERAL_HEADER)
+
+    def ensure_stack_file(self, stage: str) -> StackFile:
+        """An ephemeral `ci-1234` gets a copy of its template's file: Pulumi reads config there."""
+        found = self.stack_file(stage)
+        target = self.stacks_dir / f"{STACK_FILE_PREFIX}{stage}.yaml"
+        if found.path != target:
+            body = re.sub(r"(?m)^encryptionsalt:.*\n", "", found.path.read_text())
+            target.write_text(EPHEMERAL_HEADER + body)
+        return found
+
+
+@dataclass(frozen=True)
+class Engine:
+    """The Pulumi CLI to drive and the environment it runs with."""
+
+    command: auto.PulumiCommand
+    env: dict[str, str]
+
+
+def open_stack(
+    project: Project, stage: str, backend: Backend, engine: Engine, create: bool
+) -> auto.Stack:
+    """Select the stage's stack, creating it on demand from stacks/Pulumi.<stage>.yaml."""
+    project.ensure_stack_file(stage) if create else project.stack_file(stage)
+    opts = auto.LocalWorkspaceOptions(
+        work_dir=str(project.root),
+        pulumi_command=engine.command,
+        env_vars={**engine.env, **backend.env()},
+        secrets_provider="passphrase" if backend.passphrase is not None else None,
+    )
+    if create:
+        return auto.create_or_select_stack(stage, PROJECT, project.program(), opts=opts)
+    return auto.select_stack(stage, PROJECT, project.program(), opts=opts)
+
+
+def remove_ephemeral_file(project: Project, stage: str) -> None:
+    if project.is_ephemeral(stage):
+        (project.stacks_dir / f"{STACK_FILE_PREFIX}{stage}.yaml").unlink()

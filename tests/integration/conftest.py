@@ -1,0 +1,63 @@
+"""Real-engine fixtures: the bootstrapped engine, and a throwaway project and file backend."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from stageline.cli.context import CliContext
+from stageline.cli.main import cli
+from stageline.engine import EngineNotAvailableError, InstallReport, install
+from stageline.program import EnvironmentBuilder
+from stageline.workspace import Project
+from tests.conftest import REPO_STACKS
+from tests.integration.environment import make_environment
+
+PASSPHRASE = "integration-test-passphrase"
+
+
+@pytest.fixture(scope="session")
+def engine() -> InstallReport:
+    # .ci/run installs the engine first; here this is the warm check.
+    try:
+        return install()
+    except EngineNotAvailableError as exc:
+        pytest.fail(str(exc))
+
+
+@pytest.fixture
+def project_dir(tmp_path: Path, engine: InstallReport, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = tmp_path / "project"
+    root.mkdir()
+    shutil.copy(REPO_STACKS.parent / "Pulumi.yaml", root)
+    shutil.copytree(REPO_STACKS, root / "stacks")
+    state = tmp_path / "state"
+    state.mkdir()
+    monkeypatch.setenv("STAGELINE_BACKEND_URL", f"file://{state}")
+    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", PASSPHRASE)
+    return root
+
+
+@pytest.fixture
+def state_dir(project_dir: Path) -> Path:
+    return project_dir.parent / "state"
+
+
+Run = Callable[..., Result]
+
+
+@pytest.fixture
+def run(project_dir: Path) -> Run:
+    """Invoke the CLI on the throwaway project: run("up", "dev", environment=..., input=...)."""
+
+    def invoke(
+        *args: str, environment: EnvironmentBuilder | None = None, input: str | None = None
+    ) -> Result:
+        obj = CliContext(Project(project_dir, environment or make_environment()))
+        return CliRunner().invoke(cli, list(args), obj=obj, input=input)
+
+    return invoke

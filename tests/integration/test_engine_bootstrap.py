@@ -1,0 +1,149 @@
+"""The engine bootstrap: a real install (built offline where need be) and its errors."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from stageline.engine import EngineNotAvailableError, InstallReport, engine_env, install
+from stageline.engine.bootstrap import OFFLINE_ENV, pinned_version
+
+
+@pytest.fixture(scope="module")
+def report(engine: InstallReport) -> InstallReport:
+    return engine
+
+
+def _run_env() -> dict[str, str]:
+    return {**os.environ, **engine_env()}
+
+
+@pytest.mark.integration
+def test_pulumi_version_is_the_pinned_one(report: InstallReport) -> None:
+    out = subprocess.run(
+        [str(report.pulumi), "version"],
+        env=_run_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout.strip()
+    assert out == report.version
+    if report.way != "path":
+        assert out == pinned_version() == "v3.274.1"
+
+
+@pytest.mark.integration
+def test_a_second_install_finds_the_first(report: InstallReport) -> None:
+    # How long it takes is measured by benchmarks/engine_benchmark.py, not asserted here.
+    again = install()
+    assert again.already_installed or again.way == "path"
+    assert again.pulumi == report.pulumi
+
+
+@pytest.mark.integration
+def test_python_scripts_sit_beside_pulumi_and_are_executable(report: InstallReport) -> None:
+    if report.way == "path":
+        pytest.skip("a PATH pulumi ships its own layout")
+    for name in ("pulumi-language-python-exec", "pulumi-resource-pulumi-python"):
+        script = report.bin_dir / name
+        assert script.is_file(), f"{script} is missing"
+        assert os.access(script, os.X_OK), f"{script} is not executable"
+
+
+@pytest.mark.integration
+def test_language_host_sits_beside_its_exec_script(report: InstallReport) -> None:
+    if report.way == "path":
+        pytest.skip("a PATH pulumi ships its own layout")
+    host = report.bin_dir / "pulumi-language-python"
+    exec_script = host.with_name("pulumi-language-python-exec")
+    for path in (host, exec_script):
+        assert path.is_file(), f"{path} is missing"
+        assert os.access(path, os.X_OK), f"{path} is not executable"
+
+
+@pytest.mark.integration
+def test_inline_program_runs_up_on_the_engine(
+    report: InstallReport, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    auto = pytest.importorskip("pulumi.automation")
+    import pulumi
+
+    for key, value in engine_env().items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "test")
+    backend = tmp_path / "state"
+    backend.mkdir()
+
+    def program() -> None:
+        pulumi.export("greeting", "hello from the offline engine")
+
+    stack = auto.create_or_select_stack(
+        stack_name="dev",
+        project_name="enginecheck",
+        program=program,
+        opts=auto.LocalWorkspaceOptions(
+            work_dir=str(tmp_path),
+            pulumi_command=auto.PulumiCommand(root=str(report.root)),
+            project_settings=auto.ProjectSettings(
+                name="enginecheck",
+                runtime="python",
+                backend=auto.ProjectBackend(url=backend.as_uri()),
+            ),
+        ),
+    )
+    result = stack.up()
+    assert result.outputs["greeting"].value == "hello from the offline engine"
+
+
+def test_missing_go_and_pulumi_gives_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    empty = tmp_path / "empty-bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    # No network probe in a unit test.
+    monkeypatch.setenv(OFFLINE_ENV, "1")
+
+    with pytest.raises(EngineNotAvailableError) as caught:
+        install(home=tmp_path / "home")
+
+    message = str(caught.value)
+    assert "no pulumi on PATH" in message
+    assert "no `go` on PATH" in message
+    assert "install Go >=" in message
+
+
+def _fake_pulumi(folder: Path, version: str) -> Path:
+    folder.mkdir()
+    exe = folder / "pulumi"
+    exe.write_text(f"#!/bin/sh\necho {version}\n")
+    exe.chmod(0o755)
+    return exe
+
+
+def test_a_new_enough_pulumi_on_path_is_used_as_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    exe = _fake_pulumi(tmp_path / "bin", "v3.250.0")
+    monkeypatch.setenv("PATH", str(exe.parent))
+    monkeypatch.setenv(OFFLINE_ENV, "1")
+
+    found = install(home=tmp_path / "home")
+
+    assert (found.way, found.version, found.pulumi) == ("path", "v3.250.0", exe)
+    assert not found.already_installed
+
+
+def test_an_old_pulumi_on_path_is_named_in_the_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    exe = _fake_pulumi(tmp_path / "bin", "v3.150.0")
+    monkeypatch.setenv("PATH", str(exe.parent))
+    monkeypatch.setenv(OFFLINE_ENV, "1")
+
+    with pytest.raises(EngineNotAvailableError, match=r"v3\.150\.0, older than 3\.200\.0"):
+        install(home=tmp_path / "home")
