@@ -27,6 +27,8 @@ class ComputeArgs:
     """Release artifact (container image) the instances run. Required."""
     app_port: int = 8080
     """Application port. Default 8080."""
+    sku: str | None = None
+    """The target's own instance type in place of `size`, already validated. Default none."""
     tags: Mapping[str, str] | None = None
     """Tags for every taggable child. Default none."""
 

@@ -35,6 +35,10 @@ class DatabaseArgs:
     """Master password, a Pulumi secret. Default: generated with pulumi-random."""
     db_name: str = "app"
     """Database created on the instance. Default `app`."""
+    sku: str | None = None
+    """The target's own database class in place of `size`, already validated. Default none."""
+    instance_name: str | None = None
+    """The instance's name where the target lets stageline choose it (GCP). Default derived."""
     tags: Mapping[str, str] | None = None
     """Tags for every taggable child. Default none."""
 

@@ -80,3 +80,10 @@ def zones_of(target: str, region: str) -> tuple[str, ...]:
     if target == "libvirt":
         return ("site",)
     return ZONES[target][region]
+
+
+def zone_count(target: str, region: str) -> int | None:
+    """Zones available where the stage runs; None for a region this catalogue does not know."""
+    if target == "libvirt" or region in ZONES.get(target, {}):
+        return len(zones_of(target, region))
+    return None

@@ -12,10 +12,11 @@ import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, fields
-from typing import Any, Literal, TypeVar, get_args, get_origin, get_type_hints
+from types import UnionType
+from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
 
 from components.errors import ConfigIssue
-from components.regions import TARGETS, ZONES, known_regions, zones_of
+from components.regions import TARGETS, ZONES, known_regions, zone_count, zones_of
 
 SIZE_CLASSES: tuple[str, ...] = ("xsmall", "small", "medium", "large", "xlarge")
 """Abstract sizes; each target maps them to its own instance types and SKUs."""
@@ -56,6 +57,9 @@ class ComputeSpec:
     """Most instances the group may scale to. Default 2."""
     app_port: int = 8080
     """Port the application listens on, reachable only from inside the network. Default 8080."""
+    sku: str | None = None
+    """The target's own instance type (EC2 type, Azure VM size, GCE machine type) in place of
+    `size`, checked against that target's catalogue. Default: none, `size` decides."""
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,13 @@ class DatabaseSpec:
     """Days of automated backups, 0 to 35. Default 1; production needs at least 7."""
     deletion_protection: bool = False
     """The cloud's own guard against deleting the database. Default off; required in production."""
+    sku: str | None = None
+    """The target's own database class (RDS class, Azure Flexible Server SKU, Cloud SQL tier) in
+    place of `size`, checked against that target's catalogue. Default: none, `size` decides."""
+    instance_name: str | None = None
+    """GCP only: the Cloud SQL instance name (RFC 1035, at most 63 characters). Cloud SQL keeps a
+    deleted instance's name for up to a week, so a re-created stage may need a new one.
+    Default: derived from the stack name with a random suffix."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +91,9 @@ class StorageSpec:
     """Keep object versions. Default on."""
     retention_days: int = 30
     """Days before noncurrent object versions expire. Default 30."""
+    account_name: str | None = None
+    """Azure only: the storage account name, 3 to 24 lowercase letters and digits, unique across
+    Azure. Default: derived from the stack name with a random suffix."""
 
 
 @dataclass(frozen=True)
@@ -138,7 +152,17 @@ def _check_type(key: str, value: Any, annotation: Any) -> ConfigIssue | None:
         return None
     if annotation is str and not isinstance(value, str):
         return ConfigIssue(key, value, "not a string", "quote the value in the stack file")
+    if _is_optional_str(annotation) and value is not None and not isinstance(value, str):
+        return ConfigIssue(key, value, "not a string", "quote the value, or remove the key")
     return None
+
+
+def _is_optional_str(annotation: Any) -> bool:
+    """`str | None`: the optional per-target overrides (sku, names)."""
+    return get_origin(annotation) in (Union, UnionType) and set(get_args(annotation)) == {
+        str,
+        type(None),
+    }
 
 
 def parse_section(section: str, cls: type[T], raw: Any) -> tuple[T | None, list[ConfigIssue]]:
@@ -344,13 +368,16 @@ def validate_observability(obs: ObservabilitySpec) -> list[ConfigIssue]:
     return issues
 
 
-def validate_tier(spec: EnvironmentSpec, tier: str) -> list[ConfigIssue]:
+def validate_tier(
+    spec: EnvironmentSpec, tier: str, zones_available: int = PROD_MIN_ZONES
+) -> list[ConfigIssue]:
     """Rules a production stage must meet; stages state their tier, components never see it."""
     if tier != "production":
         return []
     rules: list[tuple[bool, str, object, str, str]] = [
         (
-            spec.network.zone_count >= PROD_MIN_ZONES,
+            # A single-zone target (an on-prem site) gets its HA from the database standby.
+            spec.network.zone_count >= min(PROD_MIN_ZONES, zones_available),
             "network.zoneCount",
             spec.network.zone_count,
             f"production needs at least {PROD_MIN_ZONES} zones",
@@ -397,5 +424,5 @@ def validate_spec(spec: EnvironmentSpec, target: str, region: str, tier: str) ->
         + validate_database(spec.database)
         + validate_storage(spec.storage)
         + validate_observability(spec.observability)
-        + validate_tier(spec, tier)
+        + validate_tier(spec, tier, zone_count(target, region) or PROD_MIN_ZONES)
     )

@@ -17,6 +17,8 @@ class StorageArgs:
     """Days before noncurrent versions expire. Default 30."""
     protect: bool = False
     """Pulumi `protect` + `retain_on_delete` on the bucket. Default off."""
+    account_name: str | None = None
+    """The storage account's name where the target has one (Azure). Default derived."""
     tags: Mapping[str, str] | None = None
     """Tags for every taggable child. Default none."""
 

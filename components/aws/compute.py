@@ -98,7 +98,7 @@ class AwsCompute(Compute):
         self.launch_template = aws.ec2.LaunchTemplate(
             f"{name}-lt",
             image_id=AMI_PARAMETER,
-            instance_type=EC2_TYPES[args.size],
+            instance_type=args.sku or EC2_TYPES[args.size],
             vpc_security_group_ids=[self.security_group.id],
             iam_instance_profile={"arn": profile.arn},
             user_data=user_data(args.artifact, args.app_port),

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pulumi
 import pulumi_aws as aws
-import pulumi_random as random
 
 from components.aws.sizes import RDS_CLASSES
 from components.database import Database, DatabaseArgs
+from components.passwords import master_password
 
 POSTGRES_PORT = 5432
 
@@ -51,15 +51,7 @@ class AwsDatabase(Database):
             tags=tags,
             opts=mine,
         )
-        password = args.password
-        if password is None:
-            password = random.RandomPassword(
-                f"{name}-password",
-                length=32,
-                special=True,
-                override_special="!#$%^&*()-_=+[]{}<>:?",
-                opts=mine,
-            ).result
+        password = master_password(name, args.password, mine)
 
         data_opts = pulumi.ResourceOptions(
             parent=self,
@@ -72,7 +64,7 @@ class AwsDatabase(Database):
             f"{name}-pg",
             engine="postgres",
             engine_version=args.engine_version,
-            instance_class=RDS_CLASSES[args.size],
+            instance_class=args.sku or RDS_CLASSES[args.size],
             allocated_storage=args.storage_gb,
             max_allocated_storage=args.storage_gb * 4,
             storage_type="gp3",

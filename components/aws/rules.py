@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from components.aws.sizes import EC2_FAMILIES, RDS_FAMILIES, instance_type_problem
 from components.errors import ConfigIssue
 from components.spec import EnvironmentSpec
 
@@ -33,7 +34,7 @@ LOG_RETENTION_DAYS = (
 RDS_MIN_STORAGE_GB = 20
 
 
-def validate(spec: EnvironmentSpec, region: str) -> list[ConfigIssue]:
+def validate(spec: EnvironmentSpec, region: str, stack: str) -> list[ConfigIssue]:
     issues: list[ConfigIssue] = []
     if spec.network.zone_count < 2:
         issues.append(
@@ -65,4 +66,37 @@ def validate(spec: EnvironmentSpec, region: str) -> list[ConfigIssue]:
                 f"set database.storageGb to {RDS_MIN_STORAGE_GB} or more",
             )
         )
+    return issues + _validate_overrides(spec)
+
+
+def _validate_overrides(spec: EnvironmentSpec) -> list[ConfigIssue]:
+    issues: list[ConfigIssue] = []
+    checks = [
+        ("compute.sku", spec.compute.sku, "", EC2_FAMILIES, "EC2 instance type", "m6i.large"),
+        ("database.sku", spec.database.sku, "db.", RDS_FAMILIES, "RDS class", "db.m6g.large"),
+    ]
+    for key, value, prefix, families, what, example in checks:
+        problem = instance_type_problem(value, prefix, families) if value is not None else None
+        if problem:
+            issues.append(
+                ConfigIssue(
+                    key,
+                    value,
+                    f"not an {what} stageline knows ({problem})",
+                    f"use e.g. {example} (families: {', '.join(sorted(families))}), or remove "
+                    f"{key} to use {key.split('.')[0]}.size",
+                )
+            )
+    # Overrides another target reads would be ignored here; say so instead.
+    foreign = [
+        ("storage.accountName", spec.storage.account_name, "an Azure storage account", "azure"),
+        ("database.instanceName", spec.database.instance_name, "a Cloud SQL instance", "gcp"),
+    ]
+    issues += [
+        ConfigIssue(
+            key, value, f"names {what}, which only the {target} target has", f"remove {key} on aws"
+        )
+        for key, value, what, target in foreign
+        if value is not None
+    ]
     return issues

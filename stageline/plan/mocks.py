@@ -25,6 +25,28 @@ _COMPUTED: dict[str, Any] = {
     "aws:ec2/launchTemplate:LaunchTemplate": lambda name: {"latestVersion": 1},
     "aws:ec2/eip:Eip": lambda name: {"allocationId": f"eipalloc-{name}"},
     "random:index/randomPassword:RandomPassword": lambda name: {"result": "mock-password"},
+    "random:index/randomString:RandomString": lambda name: {"result": "a1b2c3"},
+    "azure-native:dbforpostgresql:Server": lambda name: {
+        "fullyQualifiedDomainName": f"{name}.postgres.database.azure.com",
+    },
+    "azure-native:storage:StorageAccount": lambda name: {
+        "primaryEndpoints": {"blob": f"https://{name.replace('-', '')}.blob.core.windows.net/"},
+    },
+    "gcp:sql/databaseInstance:DatabaseInstance": lambda name: {
+        "project": "mock-project",
+        "privateIpAddress": "10.0.0.3",
+        "selfLink": f"https://sqladmin.googleapis.com/v1/projects/mock-project/instances/{name}",
+    },
+    "gcp:compute/instanceTemplate:InstanceTemplate": lambda name: {
+        "selfLinkUnique": f"projects/mock-project/global/instanceTemplates/{name}?uniqueId=1",
+    },
+    "gcp:storage/bucket:Bucket": lambda name: {
+        "selfLink": f"https://www.googleapis.com/storage/v1/b/{name}",
+        "url": f"gs://{name}",
+    },
+    "gcp:logging/projectBucketConfig:ProjectBucketConfig": lambda name: {
+        "name": f"projects/mock-project/locations/global/buckets/{name}",
+    },
 }
 
 
@@ -40,6 +62,10 @@ class PlanMocks(pulumi.runtime.Mocks):
             return ref, {"name": ref, "outputs": dict(outputs), "secretOutputNames": []}
         state = dict(args.inputs)
         state.setdefault("arn", f"arn:mock:{args.typ}:{args.name}")
+        if args.typ.startswith("pulumi-python:dynamic/"):
+            # What stageline's libvirt dynamic resources compute on create.
+            for key in ("uuid", "path"):
+                state.setdefault(key, f"{args.name}-{key}")
         state.setdefault("name", args.name)
         computed = _COMPUTED.get(args.typ)
         if computed is not None:

@@ -24,7 +24,12 @@ def test_repo_graph_orders_every_upstream_first() -> None:
     for upstream, downstream in graph.edges():
         assert order.index(upstream) < order.index(downstream), (upstream, downstream, order)
     assert graph.ancestors("prod") == ["staging", "qa", "test", "dev"]
-    assert {n.name for n in graph.downstream("dev")} == {"test", "ci"}
+    assert {n.name for n in graph.downstream("dev")} == {
+        "test",
+        "ci",
+        "sandbox-azure",
+        "sandbox-gcp",
+    }
 
 
 # (case, stacks, offending stack, key, fragment)

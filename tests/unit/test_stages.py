@@ -1,12 +1,18 @@
-"""Properties every stage in stacks/ must have; a new stack file is checked automatically."""
+"""Properties every stage in stacks/ must have; a new stack file is checked automatically.
+
+The cross-target tests run on every stage; the resource-level tests here are AWS's (each other
+target has its own file, e.g. test_azure_stages.py), run on every AWS stage.
+"""
 
 from __future__ import annotations
 
 import base64
 import ipaddress
+import json
 
 import pytest
 
+from components.contract import CONTRACT_KEYS
 from components.spec import PRIVATE_RANGES
 from stageline.plan.mocks import STACK_REFERENCE
 from stageline.plan.runner import StagePlan
@@ -16,6 +22,10 @@ from tests.conftest import REPO_STACKS, all_stack_names
 from tests.unit.planned import logical_name, of_type, one
 
 STAGES = all_stack_names()
+TARGET_OF = {s: read_stack_file(REPO_STACKS / f"Pulumi.{s}.yaml").values["target"] for s in STAGES}
+AWS_STAGES = [s for s in STAGES if TARGET_OF[s] == "aws"]
+PROD_TARGET_STAGES = [s for s in STAGES if TARGET_OF[s] == TARGET_OF["prod"]]
+CONCERNS = ("network", "compute", "database", "storage", "observability")
 SENSITIVE_PORTS = (22, 5432)
 OPEN_WORLD = {"0.0.0.0/0", "::/0"}
 SSE = "bucketServerSideEncryptionConfiguration"
@@ -36,7 +46,83 @@ def test_the_progression_has_the_issue_stages() -> None:
     assert {"dev", "test", "qa", "ci", "staging", "prod"} <= set(STAGES)
 
 
+def test_every_cloud_runs_at_least_one_stage() -> None:
+    assert {"aws", "azure", "gcp"} <= set(TARGET_OF.values()), TARGET_OF
+
+
+def concern_components(plan: StagePlan) -> dict[str, tuple[str, str]]:
+    """Concern -> (component type, logical name), for the environment and its five concerns."""
+    found: dict[str, tuple[str, str]] = {}
+    for r in plan.resources:
+        if r.custom or r.type == "pulumi:pulumi:Stack":
+            continue
+        concern = r.type.split(":")[1]
+        if concern in ("environment", *CONCERNS):
+            assert concern not in found, f"{plan.stack}: two {concern} components: {r.urn}"
+            found[concern] = (r.type, logical_name(plan, r))
+    return found
+
+
+def shape(value: object) -> object:
+    """A value's structure with the values themselves left out: what a consumer relies on.
+
+    A list's shape is that of its items, None when it is empty (an on-prem site has no public
+    subnets): an empty list fits a list of anything.
+    """
+    value = plain(value)
+    if isinstance(value, dict):
+        return {k: shape(v) for k, v in sorted(value.items())}
+    if isinstance(value, list):
+        items = {json.dumps(shape(v), sort_keys=True) for v in value}
+        assert len(items) <= 1, f"a list of mixed shapes: {value}"
+        return ["list", json.loads(items.pop()) if items else None]
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int | float):
+        return "number"
+    return type(value).__name__
+
+
+def same_shape(a: object, b: object) -> bool:
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same_shape(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return a[1] is None or b[1] is None or same_shape(a[1], b[1])
+    return a == b
+
+
 @pytest.mark.parametrize("stage", STAGES)
+def test_every_target_builds_the_five_concerns(
+    repo_plans: dict[str, StagePlan], stage: str
+) -> None:
+    plan = repo_plans[stage]
+    components = concern_components(plan)
+    prefix = {"aws": "Aws", "azure": "Azure", "gcp": "Gcp", "libvirt": "Libvirt"}[TARGET_OF[stage]]
+    expected = {c: (f"stageline:{c}:{prefix}{c.title()}", c) for c in CONCERNS}
+    expected["environment"] = ("stageline:environment:EnvironmentTemplate", "<stage>")
+    assert components == expected, f"{stage} ({TARGET_OF[stage]}): {components}"
+    for concern in CONCERNS:
+        component = f"::{plan.stack}-{concern}"
+        children = [r for r in plan.resources if r.custom and r.parent.endswith(component)]
+        assert children, f"{stage}: the {concern} component declares no resources"
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_contract_has_the_same_keys_and_shapes_on_every_target(
+    repo_plans: dict[str, StagePlan], stage: str
+) -> None:
+    exports = repo_plans[stage].exports
+    reference = repo_plans["prod"].exports
+    assert set(exports) == set(CONTRACT_KEYS), f"{stage}: {sorted(exports)}"
+    for key in CONTRACT_KEYS:
+        assert same_shape(shape(exports[key]), shape(reference[key])), (
+            f"{stage} ({TARGET_OF[stage]}) exports {key} shaped {shape(exports[key])}, "
+            f"prod ({TARGET_OF['prod']}) {shape(reference[key])}"
+        )
+    assert plain(exports["target"]) == TARGET_OF[stage]
+
+
+@pytest.mark.parametrize("stage", PROD_TARGET_STAGES)
 def test_parity_with_prod(repo_plans: dict[str, StagePlan], stage: str) -> None:
     prod_components, prod_types = components_and_types(repo_plans["prod"])
     components, types = components_and_types(repo_plans[stage])
@@ -50,7 +136,7 @@ def test_parity_with_prod(repo_plans: dict[str, StagePlan], stage: str) -> None:
     )
 
 
-@pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.parametrize("stage", AWS_STAGES)
 def test_encryption_is_on(repo_plans: dict[str, StagePlan], stage: str) -> None:
     plan = repo_plans[stage]
     db = one(plan, "aws:rds/instance:Instance")
@@ -69,7 +155,7 @@ def test_encryption_is_on(repo_plans: dict[str, StagePlan], stage: str) -> None:
     assert '"aws:SecureTransport": "false"' in policy.inputs["policy"], policy.urn
 
 
-@pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.parametrize("stage", AWS_STAGES)
 def test_no_database_is_publicly_reachable(repo_plans: dict[str, StagePlan], stage: str) -> None:
     plan = repo_plans[stage]
     db = one(plan, "aws:rds/instance:Instance")
@@ -92,7 +178,7 @@ def _covers(rule: dict, port: int) -> bool:
     return int(rule.get("fromPort", 0)) <= port <= int(rule.get("toPort", 0))
 
 
-@pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.parametrize("stage", AWS_STAGES)
 def test_no_open_ingress_to_ssh_or_database(repo_plans: dict[str, StagePlan], stage: str) -> None:
     plan = repo_plans[stage]
     groups = of_type(plan, "aws:ec2/securityGroup:SecurityGroup")
@@ -107,7 +193,7 @@ def test_no_open_ingress_to_ssh_or_database(repo_plans: dict[str, StagePlan], st
     assert not of_type(plan, "aws:ec2/securityGroupRule:SecurityGroupRule")
 
 
-@pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.parametrize("stage", AWS_STAGES)
 def test_tags_carry_stage_and_release(repo_plans: dict[str, StagePlan], stage: str) -> None:
     plan = repo_plans[stage]
     release = plain(plan.exports["release"])["appVersion"]
@@ -121,7 +207,7 @@ def test_tags_carry_stage_and_release(repo_plans: dict[str, StagePlan], stage: s
         assert tags.get("stageline-release") == release, f"{r.urn}: {tags}"
 
 
-@pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.parametrize("stage", AWS_STAGES)
 def test_compute_runs_the_release_artifact(repo_plans: dict[str, StagePlan], stage: str) -> None:
     plan = repo_plans[stage]
     artifact = plain(plan.exports["release"])["artifact"]
@@ -129,7 +215,7 @@ def test_compute_runs_the_release_artifact(repo_plans: dict[str, StagePlan], sta
     assert artifact in base64.b64decode(lt.inputs["userData"]).decode(), lt.urn
 
 
-@pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.parametrize("stage", AWS_STAGES)
 def test_sizes_follow_the_stack_file(repo_plans: dict[str, StagePlan], stage: str) -> None:
     values = read_stack_file(REPO_STACKS / f"Pulumi.{stage}.yaml").values
     plan = repo_plans[stage]

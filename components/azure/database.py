@@ -1,0 +1,149 @@
+"""PostgreSQL Flexible Server with private access only: a delegated subnet and a private DNS
+zone, TLS required, HA, backups and a delete lock per the spec."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+from pulumi_azure_native import authorization, dbforpostgresql, privatedns, resources
+
+from components.azure.naming import DATABASE_SUBNET, dns_label
+from components.azure.network import POSTGRES_PORT
+from components.azure.sizes import POSTGRES_SKUS, postgres_storage_gb, postgres_tier
+from components.database import Database, DatabaseArgs
+from components.passwords import master_password
+
+ADMIN_USER = "stageline"
+# Private access needs a zone under this suffix, linked to the VNet, before the server exists.
+PRIVATE_ZONE_SUFFIX = "private.postgres.database.azure.com"
+
+
+@dataclass(frozen=True)
+class AzureDatabaseArgs(DatabaseArgs):
+    sku: str | None = None
+    """Flexible Server SKU in place of the size class, e.g. Standard_D4ds_v5; its tier
+    (Burstable, GeneralPurpose, MemoryOptimized) follows from it. Default: from `size`."""
+
+
+class AzureDatabase(Database):
+    resource_group: resources.ResourceGroup
+    private_zone: privatedns.PrivateZone
+    server: dbforpostgresql.Server
+    lock: authorization.ManagementLockByScope | None
+
+    def __init__(
+        self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("stageline:database:AzureDatabase", name, None, opts)
+        tags = dict(args.tags or {})
+        mine = pulumi.ResourceOptions(parent=self)
+        # Deleting a resource group deletes what is in it, retained or not: the group holding
+        # the data is protected and retained with the data.
+        data = pulumi.ResourceOptions(
+            parent=self, protect=args.protect, retain_on_delete=args.protect
+        )
+        sku = args.sku or POSTGRES_SKUS[args.size]
+
+        self.resource_group = resources.ResourceGroup(f"{name}-rg", tags=tags, opts=data)
+        rg = self.resource_group.name
+
+        self.private_zone = privatedns.PrivateZone(
+            f"{name}-dns",
+            resource_group_name=rg,
+            private_zone_name=f"{dns_label(name)}.{PRIVATE_ZONE_SUFFIX}",
+            location="Global",
+            tags=tags,
+            opts=mine,
+        )
+        link = privatedns.VirtualNetworkLink(
+            f"{name}-dns-link",
+            resource_group_name=rg,
+            private_zone_name=self.private_zone.name,
+            location="Global",
+            virtual_network={"id": args.network_id},
+            registration_enabled=False,
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self.private_zone),
+        )
+
+        password = master_password(name, args.password, mine)
+
+        self.server = dbforpostgresql.Server(
+            f"{name}-pg",
+            resource_group_name=rg,
+            version=args.engine_version,
+            sku={"name": sku, "tier": postgres_tier(sku)},
+            storage={
+                "storage_size_gb": postgres_storage_gb(args.storage_gb),
+                "auto_grow": "Enabled",
+            },
+            administrator_login=ADMIN_USER,
+            administrator_login_password=pulumi.Output.secret(password),
+            auth_config={"password_auth": "Enabled", "active_directory_auth": "Disabled"},
+            network={
+                # The network names its delegated subnet; the network ID resolves only once
+                # that subnet exists.
+                "delegated_subnet_resource_id": pulumi.Output.concat(
+                    args.network_id, f"/subnets/{DATABASE_SUBNET}"
+                ),
+                "private_dns_zone_arm_resource_id": self.private_zone.id,
+                "public_network_access": "Disabled",
+            },
+            high_availability={"mode": "ZoneRedundant" if args.high_availability else "Disabled"},
+            backup={
+                "backup_retention_days": args.backup_retention_days,
+                "geo_redundant_backup": "Disabled",
+            },
+            data_encryption={"type": "SystemManaged"},
+            tags=tags,
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                protect=args.protect,
+                retain_on_delete=args.protect,
+                depends_on=[link],
+            ),
+        )
+        server_child = pulumi.ResourceOptions(parent=self.server)
+        # Clients must use TLS; the password never crosses the network in clear.
+        dbforpostgresql.Configuration(
+            f"{name}-require-tls",
+            resource_group_name=rg,
+            server_name=self.server.name,
+            configuration_name="require_secure_transport",
+            value="on",
+            source="user-override",
+            opts=server_child,
+        )
+        dbforpostgresql.Database(
+            f"{name}-db",
+            resource_group_name=rg,
+            server_name=self.server.name,
+            database_name=args.db_name,
+            charset="UTF8",
+            collation="en_US.utf8",
+            opts=pulumi.ResourceOptions(
+                parent=self.server, protect=args.protect, retain_on_delete=args.protect
+            ),
+        )
+        # Flexible Server has no deletion flag of its own; a CanNotDelete lock is Azure's guard.
+        self.lock = (
+            authorization.ManagementLockByScope(
+                f"{name}-lock",
+                scope=self.server.id,
+                level="CanNotDelete",
+                notes="stageline: database.deletionProtection",
+                opts=server_child,
+            )
+            if args.deletion_protection
+            else None
+        )
+
+        self.resource_id = self.server.id
+        # Azure Monitor addresses the server by its resource ID: the alert dimension.
+        self.identifier = self.server.id
+        self.endpoint = self.server.fully_qualified_domain_name
+        self.port = pulumi.Output.from_input(POSTGRES_PORT)
+        self.db_name = args.db_name
+        self.engine_version = args.engine_version
+        self._register()

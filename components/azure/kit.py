@@ -1,0 +1,32 @@
+"""The Azure target: its explicit provider and one class per concern."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_azure_native as azure_native
+
+from components.azure.compute import AzureCompute
+from components.azure.database import AzureDatabase
+from components.azure.network import AzureNetwork
+from components.azure.observability import AzureObservability
+from components.azure.storage import AzureStorage
+from components.targets import TargetKit
+
+
+def provider(name: str, region: str, opts: pulumi.ResourceOptions) -> pulumi.ProviderResource:
+    # An explicit provider does not read `azure-native:` stack config, so the subscription is
+    # passed on when a stack sets one; otherwise the provider takes it from the environment
+    # (ARM_SUBSCRIPTION_ID, or the Azure CLI's current account).
+    subscription = pulumi.Config("azure-native").get("subscriptionId")
+    return azure_native.Provider(name, location=region, subscription_id=subscription, opts=opts)
+
+
+KIT = TargetKit(
+    name="azure",
+    provider=provider,
+    network=AzureNetwork,
+    compute=AzureCompute,
+    database=AzureDatabase,
+    storage=AzureStorage,
+    observability=AzureObservability,
+)

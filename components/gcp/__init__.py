@@ -1,0 +1,1 @@
+"""GCP implementations of the five concerns. Import `components.gcp.kit` for the classes."""

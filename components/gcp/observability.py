@@ -1,0 +1,126 @@
+"""A Cloud Logging bucket with the stage's retention and a sink routing the compute group's logs
+into it, and alert policies on compute CPU, database CPU and database disk."""
+
+from __future__ import annotations
+
+import pulumi
+from pulumi_gcp import logging, monitoring
+
+from components.gcp.context import provider_region
+from components.gcp.naming import labels
+from components.observability import Observability, ObservabilityArgs
+
+DATABASE_DISK_ALERT_RATIO = 0.9
+
+
+def _threshold(filter_: pulumi.Input[str], threshold: float, title: str) -> dict[str, object]:
+    return {
+        "display_name": title,
+        "condition_threshold": {
+            "filter": filter_,
+            "comparison": "COMPARISON_GT",
+            "threshold_value": threshold,
+            "duration": "300s",
+            "aggregations": [{"alignment_period": "300s", "per_series_aligner": "ALIGN_MEAN"}],
+        },
+    }
+
+
+class GcpObservability(Observability):
+    log_bucket: logging.ProjectBucketConfig
+    sink: logging.ProjectSink
+
+    def __init__(
+        self, name: str, args: ObservabilityArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("stageline:observability:GcpObservability", name, None, opts)
+        mine = pulumi.ResourceOptions(parent=self)
+        group = pulumi.Output.from_input(args.compute_group)
+        database_id = pulumi.Output.from_input(args.database_identifier)
+        # A log bucket needs its project spelt out, and the provider may take it from the
+        # environment; the database's monitoring ID ("<project>:<instance>") carries the one
+        # the stage actually runs in.
+        project = database_id.apply(lambda i: i.split(":", 1)[0])
+
+        self.log_bucket = logging.ProjectBucketConfig(
+            f"{name}-logs",
+            project=project,
+            location=provider_region(self) or "global",
+            bucket_id=f"{name}-logs",
+            retention_days=args.log_retention_days,
+            description=f"stageline {name}: application logs",
+            opts=mine,
+        )
+        self.sink = logging.ProjectSink(
+            f"{name}-sink",
+            project=project,
+            destination=pulumi.Output.concat("logging.googleapis.com/", self.log_bucket.name),
+            # The group's instances are named after it (see GcpCompute).
+            filter=group.apply(
+                lambda g: (
+                    'resource.type="gce_instance" AND '
+                    f'labels."compute.googleapis.com/resource_name"=~"^{g}-"'
+                )
+            ),
+            unique_writer_identity=True,
+            opts=pulumi.ResourceOptions(parent=self.log_bucket),
+        )
+
+        # (suffix, title, filter, threshold)
+        watched = [
+            (
+                "compute-cpu",
+                "compute CPU",
+                group.apply(
+                    lambda g: (
+                        'resource.type="gce_instance" AND '
+                        'metric.type="compute.googleapis.com/instance/cpu/utilization" AND '
+                        f'metadata.system_labels.name=monitoring.regex.full_match("{g}-.*")'
+                    )
+                ),
+                args.cpu_alarm_percent / 100,
+            ),
+            (
+                "database-cpu",
+                "database CPU",
+                database_id.apply(
+                    lambda d: (
+                        'resource.type="cloudsql_database" AND '
+                        'metric.type="cloudsql.googleapis.com/database/cpu/utilization" AND '
+                        f'resource.labels.database_id="{d}"'
+                    )
+                ),
+                args.cpu_alarm_percent / 100,
+            ),
+            (
+                "database-storage",
+                "database disk",
+                database_id.apply(
+                    lambda d: (
+                        'resource.type="cloudsql_database" AND '
+                        'metric.type="cloudsql.googleapis.com/database/disk/utilization" AND '
+                        f'resource.labels.database_id="{d}"'
+                    )
+                ),
+                DATABASE_DISK_ALERT_RATIO,
+            ),
+        ]
+        # Operators add notification channels (email, PagerDuty) to the policies, as they
+        # subscribe to the SNS topic on AWS.
+        policies = [
+            monitoring.AlertPolicy(
+                f"{name}-{suffix}",
+                project=project,
+                display_name=f"{name} {title}",
+                combiner="OR",
+                conditions=[_threshold(filter_, threshold, title)],
+                user_labels=labels(args.tags),
+                opts=mine,
+            )
+            for suffix, title, filter_, threshold in watched
+            if args.alarms
+        ]
+
+        self.log_group_name = self.log_bucket.name
+        self.alarm_count = len(policies)
+        self._register()

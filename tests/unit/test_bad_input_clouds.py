@@ -1,0 +1,263 @@
+"""Bad input on each cloud stops the real program before any resource is registered.
+
+Like test_bad_input.py, each case edits a copy of the repo's stack files and plans one stage
+under mocks; the error must name the key, the value and a fix, and only the stack may exist.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from components.azure.naming import MAX_STACK_LENGTH as AZURE_MAX_STACK
+from components.errors import ConfigError
+from components.gcp.naming import MAX_STACK_LENGTH as GCP_MAX_STACK
+from tests.conftest import edit_stack_file
+from tests.unit.test_bad_input import STACK_ONLY, run_program_alone
+
+AZ = "sandbox-azure"
+GC = "sandbox-gcp"
+
+# (case, stage, edits of that stage's stack file, key in message, value fragment in message)
+CASES: list[tuple[str, str, dict[str, Any], str, str]] = [
+    # --- azure -----------------------------------------------------------------------------
+    ("azure: region of gcp", AZ, {"region": "europe-west1"}, "stageline:region", "'europe-west1'"),
+    ("azure: unknown region", AZ, {"region": "westeurope2"}, "stageline:region", "'westeurope2'"),
+    ("azure: unknown VM size", AZ, {"compute.sku": "Standard_Q9"}, "compute.sku", "'Standard_Q9'"),
+    ("azure: AWS type as VM size", AZ, {"compute.sku": "m6i.large"}, "compute.sku", "'m6i.large'"),
+    (
+        "azure: unknown database SKU",
+        AZ,
+        {"database.sku": "db.m6g.large"},
+        "stageline:database.sku",
+        "'db.m6g.large'",
+    ),
+    (
+        "azure: HA on a Burstable tier",
+        AZ,
+        {"database.highAvailability": True},
+        "stageline:database.size",
+        "'small'",
+    ),
+    (
+        "azure: storage account name too long",
+        AZ,
+        {"storage.accountName": "acmeshopsandboxstorage2024"},
+        "stageline:storage.accountName",
+        "'acmeshopsandboxstorage2024'",
+    ),
+    (
+        "azure: storage account name too short",
+        AZ,
+        {"storage.accountName": "ab"},
+        "stageline:storage.accountName",
+        "'ab'",
+    ),
+    (
+        "azure: storage account name with capitals and hyphens",
+        AZ,
+        {"storage.accountName": "Acme-Shop_01"},
+        "stageline:storage.accountName",
+        "'Acme-Shop_01'",
+    ),
+    (
+        "azure: storage account name not a string",
+        AZ,
+        {"storage.accountName": 12345},
+        "stageline:storage.accountName",
+        "12345",
+    ),
+    (
+        "azure: backups below Flexible Server's minimum",
+        AZ,
+        {"database.backupRetentionDays": 1},
+        "stageline:database.backupRetentionDays",
+        "= 1",
+    ),
+    (
+        "azure: log retention below Log Analytics' minimum",
+        AZ,
+        {"observability.logRetentionDays": 7},
+        "stageline:observability.logRetentionDays",
+        "= 7",
+    ),
+    (
+        "azure: a GCP-only override",
+        AZ,
+        {"database.instanceName": "shop-pg"},
+        "stageline:database.instanceName",
+        "'shop-pg'",
+    ),
+    # --- gcp -------------------------------------------------------------------------------
+    ("gcp: region of azure", GC, {"region": "westeurope"}, "stageline:region", "'westeurope'"),
+    ("gcp: unknown region", GC, {"region": "europe-west9"}, "stageline:region", "'europe-west9'"),
+    (
+        "gcp: unknown machine type",
+        GC,
+        {"compute.sku": "n2-standard-3"},
+        "stageline:compute.sku",
+        "'n2-standard-3'",
+    ),
+    (
+        "gcp: unknown Cloud SQL tier",
+        GC,
+        {"database.sku": "db-n1-standard-9"},
+        "stageline:database.sku",
+        "'db-n1-standard-9'",
+    ),
+    (
+        "gcp: custom tier with an odd vCPU count",
+        GC,
+        {"database.sku": "db-custom-3-7680"},
+        "stageline:database.sku",
+        "'db-custom-3-7680'",
+    ),
+    (
+        "gcp: Enterprise Plus tier",
+        GC,
+        {"database.sku": "db-perf-optimized-N-2"},
+        "stageline:database.sku",
+        "'db-perf-optimized-N-2'",
+    ),
+    (
+        "gcp: instance name not RFC 1035",
+        GC,
+        {"database.instanceName": "Shop_PG"},
+        "stageline:database.instanceName",
+        "'Shop_PG'",
+    ),
+    (
+        "gcp: instance name over 63 characters",
+        GC,
+        {"database.instanceName": "shop-" + "p" * 60},
+        "stageline:database.instanceName",
+        "'shop-ppp",
+    ),
+    (
+        "gcp: instance name ending in a hyphen",
+        GC,
+        {"database.instanceName": "shop-pg-"},
+        "stageline:database.instanceName",
+        "'shop-pg-'",
+    ),
+    (
+        "gcp: network too small for private service access",
+        GC,
+        {"network.cidr": "10.80.0.0/22"},
+        "stageline:network.cidr",
+        "'10.80.0.0/22'",
+    ),
+    (
+        "gcp: an Azure-only override",
+        GC,
+        {"storage.accountName": "acmeshop01"},
+        "stageline:storage.accountName",
+        "'acmeshop01'",
+    ),
+    # --- aws, for symmetry ---------------------------------------------------------------------
+    (
+        "aws: unknown instance family",
+        "qa",
+        {"compute.sku": "q9.large"},
+        "compute.sku",
+        "'q9.large'",
+    ),
+    ("aws: unknown size", "qa", {"compute.sku": "m6i.huge"}, "stageline:compute.sku", "'m6i.huge'"),
+    ("aws: Azure size", "qa", {"compute.sku": "Standard_B2s"}, "compute.sku", "'Standard_B2s'"),
+    (
+        "aws: unknown RDS class",
+        "qa",
+        {"database.sku": "db.x9.large"},
+        "stageline:database.sku",
+        "'db.x9.large'",
+    ),
+    (
+        "aws: an Azure-only override",
+        "qa",
+        {"storage.accountName": "acmeshop01"},
+        "stageline:storage.accountName",
+        "'acmeshop01'",
+    ),
+]
+
+
+def assert_rejected_before_any_resource(folder: Path, stage: str, key: str, fragment: str) -> str:
+    plan = run_program_alone(folder, stage)
+    assert isinstance(plan.error, ConfigError), f"expected a ConfigError, got {plan.error!r}"
+    message = str(plan.error)
+    assert key in message, message
+    assert fragment in message, message
+    assert "fix:" in message, message
+    assert [r.type for r in plan.resources] == STACK_ONLY, [r.urn for r in plan.resources]
+    return message
+
+
+@pytest.mark.parametrize(
+    ("stage", "edits", "key", "fragment"),
+    [c[1:] for c in CASES],
+    ids=[c[0] for c in CASES],
+)
+def test_bad_input_is_rejected_before_any_resource(
+    stacks_copy: Path, stage: str, edits: dict[str, Any], key: str, fragment: str
+) -> None:
+    edit_stack_file(stacks_copy / f"Pulumi.{stage}.yaml", edits)
+    assert_rejected_before_any_resource(stacks_copy, stage, key, fragment)
+
+
+def _copy_stack(folder: Path, stage: str, stack: str, edits: dict[str, Any] | None = None) -> None:
+    """An ephemeral copy of `stage` named `stack`, as `pulumi stack init --copy-config-from`."""
+    path = folder / f"Pulumi.{stack}.yaml"
+    shutil.copy(folder / f"Pulumi.{stage}.yaml", path)
+    if edits:
+        edit_stack_file(path, edits)
+
+
+@pytest.mark.parametrize(
+    ("stage", "limit"), [(AZ, AZURE_MAX_STACK), (GC, GCP_MAX_STACK)], ids=["azure", "gcp"]
+)
+def test_a_stack_name_too_long_for_the_cloud_is_rejected(
+    stacks_copy: Path, stage: str, limit: int
+) -> None:
+    stack = f"{stage}-{'x' * (limit - len(stage))}"
+    assert len(stack) == limit + 1
+    _copy_stack(stacks_copy, stage, stack)
+    message = assert_rejected_before_any_resource(stacks_copy, stack, "stageline:stage", stack)
+    assert f"at most {limit}" in message, message
+
+
+@pytest.mark.parametrize("stage", [AZ, GC], ids=["azure", "gcp"])
+def test_a_stack_name_breaking_the_cloud_naming_rules_is_rejected(
+    stacks_copy: Path, stage: str
+) -> None:
+    stack = f"{stage}-PR_7"
+    _copy_stack(stacks_copy, stage, stack)
+    assert_rejected_before_any_resource(stacks_copy, stack, "stageline:stage", f"'{stack}'")
+
+
+def test_a_long_stage_name_is_rejected_on_gcp(stacks_copy: Path) -> None:
+    """A valid stage name (up to 40 characters) can still make GCP names over 63."""
+    stage = "sandbox-gcp-for-the-payments-team-europe"
+    assert GCP_MAX_STACK < len(stage) <= 40
+    data = yaml.safe_load((stacks_copy / f"Pulumi.{GC}.yaml").read_text())
+    data["config"]["stageline:stage"] = stage
+    (stacks_copy / f"Pulumi.{stage}.yaml").write_text(yaml.safe_dump(data))
+    assert_rejected_before_any_resource(stacks_copy, stage, "stageline:stage", f"'{stage}'")
+
+
+def test_every_problem_on_a_cloud_is_reported_at_once(stacks_copy: Path) -> None:
+    edit_stack_file(
+        stacks_copy / f"Pulumi.{AZ}.yaml",
+        {
+            "compute.sku": "Standard_Q9",
+            "storage.accountName": "Bad_Name",
+            "observability.logRetentionDays": 7,
+        },
+    )
+    plan = run_program_alone(stacks_copy, AZ)
+    assert isinstance(plan.error, ConfigError), plan.error
+    keys = {issue.key for issue in plan.error.issues}
+    assert {"compute.sku", "storage.accountName", "observability.logRetentionDays"} <= keys, keys
