@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 
@@ -32,6 +33,8 @@ class EnvironmentArgs:
     """Tags shared by every resource, e.g. the stage. Required."""
     db_password: pulumi.Input[str] | None = None
     """Database password as a Pulumi secret. Default: generated."""
+    target_settings: Mapping[str, Any] = field(default_factory=dict)
+    """The stage's target-only section (e.g. `stageline:libvirt`). Default empty."""
 
 
 class EnvironmentTemplate(pulumi.ComponentResource):
@@ -51,74 +54,92 @@ class EnvironmentTemplate(pulumi.ComponentResource):
         spec = args.spec
         tags = {**args.tags, "stageline-release": args.release.app_version}
 
+        mine = pulumi.ResourceOptions(parent=self)
         # An explicit provider pins the region in code instead of ambient config or env.
-        provider = kit.provider(
-            f"{name}-provider", args.region, pulumi.ResourceOptions(parent=self)
-        )
-        child = pulumi.ResourceOptions(parent=self, providers=[provider])
+        providers = [kit.provider(f"{name}-provider", args.region, mine)] if kit.provider else []
+        child = pulumi.ResourceOptions(parent=self, providers=providers)
+        site = kit.site(f"{name}-site", name, args.target_settings, mine) if kit.site else None
+
+        def targeted(common: Any) -> Any:
+            # Target-only args extend the common ones (a libvirt concern also gets its site).
+            return kit.extend(common, site) if kit.extend else common
 
         self.network = kit.network(
             f"{name}-network",
-            NetworkArgs(
-                cidr=spec.network.cidr,
-                zones=zones_of(args.target, args.region)[: spec.network.zone_count],
-                nat=spec.network.nat,
-                tags=tags,
+            targeted(
+                NetworkArgs(
+                    cidr=spec.network.cidr,
+                    zones=zones_of(args.target, args.region)[: spec.network.zone_count],
+                    nat=spec.network.nat,
+                    tags=tags,
+                )
             ),
             child,
         )
         self.compute = kit.compute(
             f"{name}-compute",
-            ComputeArgs(
-                size=spec.compute.size,
-                min_count=spec.compute.min_count,
-                max_count=spec.compute.max_count,
-                network_id=self.network.network_id,
-                subnet_ids=self.network.private_subnet_ids,
-                ingress_cidr=spec.network.cidr,
-                artifact=args.release.artifact,
-                app_port=spec.compute.app_port,
-                tags=tags,
+            targeted(
+                ComputeArgs(
+                    size=spec.compute.size,
+                    min_count=spec.compute.min_count,
+                    max_count=spec.compute.max_count,
+                    network_id=self.network.network_id,
+                    subnet_ids=self.network.private_subnet_ids,
+                    ingress_cidr=spec.network.cidr,
+                    artifact=args.release.artifact,
+                    app_port=spec.compute.app_port,
+                    sku=spec.compute.sku,
+                    tags=tags,
+                )
             ),
             child,
         )
         self.database = kit.database(
             f"{name}-database",
-            DatabaseArgs(
-                engine_version=spec.database.engine_version,
-                size=spec.database.size,
-                storage_gb=spec.database.storage_gb,
-                network_id=self.network.network_id,
-                subnet_ids=self.network.private_subnet_ids,
-                client_cidrs=self.network.private_subnet_cidrs,
-                high_availability=spec.database.high_availability,
-                backup_retention_days=spec.database.backup_retention_days,
-                deletion_protection=spec.database.deletion_protection,
-                protect=spec.protect_data,
-                password=args.db_password,
-                tags=tags,
+            targeted(
+                DatabaseArgs(
+                    engine_version=spec.database.engine_version,
+                    size=spec.database.size,
+                    storage_gb=spec.database.storage_gb,
+                    network_id=self.network.network_id,
+                    subnet_ids=self.network.private_subnet_ids,
+                    client_cidrs=self.network.private_subnet_cidrs,
+                    high_availability=spec.database.high_availability,
+                    backup_retention_days=spec.database.backup_retention_days,
+                    deletion_protection=spec.database.deletion_protection,
+                    protect=spec.protect_data,
+                    password=args.db_password,
+                    sku=spec.database.sku,
+                    instance_name=spec.database.instance_name,
+                    tags=tags,
+                )
             ),
             child,
         )
         self.storage = kit.storage(
             f"{name}-storage",
-            StorageArgs(
-                versioning=spec.storage.versioning,
-                retention_days=spec.storage.retention_days,
-                protect=spec.protect_data,
-                tags=tags,
+            targeted(
+                StorageArgs(
+                    versioning=spec.storage.versioning,
+                    retention_days=spec.storage.retention_days,
+                    protect=spec.protect_data,
+                    account_name=spec.storage.account_name,
+                    tags=tags,
+                )
             ),
             child,
         )
         self.observability = kit.observability(
             f"{name}-observability",
-            ObservabilityArgs(
-                compute_group=self.compute.group_name,
-                database_identifier=self.database.identifier,
-                log_retention_days=spec.observability.log_retention_days,
-                alarms=spec.observability.alarms,
-                cpu_alarm_percent=spec.observability.cpu_alarm_percent,
-                tags=tags,
+            targeted(
+                ObservabilityArgs(
+                    compute_group=self.compute.group_name,
+                    database_identifier=self.database.identifier,
+                    log_retention_days=spec.observability.log_retention_days,
+                    alarms=spec.observability.alarms,
+                    cpu_alarm_percent=spec.observability.cpu_alarm_percent,
+                    tags=tags,
+                )
             ),
             child,
         )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
 from components.errors import ConfigIssue, raise_if_any
@@ -41,6 +41,7 @@ OBJECT_KEYS = (
     "storage",
     "observability",
     "protectData",
+    "libvirt",
 )
 SECRET_KEYS = ("dbPassword",)
 KNOWN_KEYS = SCALAR_KEYS + OBJECT_KEYS + SECRET_KEYS
@@ -76,6 +77,8 @@ class StageConfig:
     disaster_recovery: DisasterRecovery | None = None
     release_pin: ReleasePin | None = None
     has_db_password: bool = False
+    target_settings: dict[str, Any] = field(default_factory=dict)
+    """The target-only section, e.g. `stageline:libvirt`; empty for clouds."""
 
     @property
     def upstream(self) -> str | None:
@@ -264,11 +267,26 @@ def parse_stage_config(
             )
         )
 
+    target_settings = values.get("libvirt") if target == "libvirt" else None
+    if target == "libvirt":
+        from components.libvirt.settings import parse_settings
+
+        issues += parse_settings(target_settings)[1]
+    elif values.get("libvirt") is not None:
+        issues.append(
+            ConfigIssue(
+                "libvirt",
+                values["libvirt"],
+                f"only applies to target libvirt, not {target}",
+                "remove the libvirt section or set target: libvirt",
+            )
+        )
+
     spec, spec_issues = parse_spec(values)
     issues += spec_issues
     if spec is not None and target in TARGETS and region:
         issues += validate_spec(spec, target, region, tier)
-        issues += validate_for_target(target, spec, region)
+        issues += validate_for_target(target, spec, region, stack)
 
     raise_if_any(issues, f"stack {stack!r}")
     assert spec is not None and stage is not None and target is not None and region is not None
@@ -284,4 +302,5 @@ def parse_stage_config(
         disaster_recovery=dr,
         release_pin=pin,
         has_db_password=has_password,
+        target_settings=dict(target_settings or {}),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pulumi
 from components.contract import ReleaseManifest, contract_outputs
 from components.environment import EnvironmentArgs, EnvironmentTemplate
 from components.errors import raise_if_any
+from components.targets import preflight_for_target
 from stageline import PROJECT
 from stageline.config import (
     KNOWN_KEYS,
@@ -42,6 +44,15 @@ def load_stage_config() -> StageConfig:
     return parse_stage_config(pulumi.get_stack(), values, secret_keys)
 
 
+def with_project_paths(config: StageConfig, root: Path) -> StageConfig:
+    """Relative file paths in target settings are relative to the project, not the shell."""
+    image = config.target_settings.get("baseImage")
+    if isinstance(image, str) and image and not Path(image).is_absolute():
+        settings = {**config.target_settings, "baseImage": str(root / image)}
+        return dataclasses.replace(config, target_settings=settings)
+    return config
+
+
 def stage_tags(config: StageConfig) -> dict[str, str]:
     return {"stageline-stage": config.stage, "stageline-stack": config.stack, "managed-by": PROJECT}
 
@@ -60,6 +71,7 @@ def build_environment(config: StageConfig, release: ReleaseManifest) -> pulumi.I
             release=release,
             tags=stage_tags(config),
             db_password=password,
+            target_settings=config.target_settings,
         ),
     )
     return contract_outputs(config.stage, config.target, config.region, release, env)
@@ -68,16 +80,27 @@ def build_environment(config: StageConfig, release: ReleaseManifest) -> pulumi.I
 EnvironmentBuilder = Callable[[StageConfig, ReleaseManifest], pulumi.Inputs]
 
 
-def deploy(stacks: Path | None = None, environment: EnvironmentBuilder = build_environment) -> None:
+def deploy(
+    stacks: Path | None = None,
+    environment: EnvironmentBuilder = build_environment,
+    offline: bool = False,
+) -> None:
     """Validate, resolve the release, build the environment, export the contract.
 
     `stacks` is the folder of stack files that draws the stage graph. `pulumi up` leaves it
     unset (the project's stacks/); the CLI and offline plans pass the folder they work on.
     `environment` builds the resources; everything before it (validation, the stage graph,
-    promotion) is the same for every caller.
+    promotion) is the same for every caller. `offline` skips the live checks of the target
+    (an offline plan has no host to ask).
     """
-    config = load_stage_config()
-    load_stage_graph(stacks or stacks_dir(), current=config)
+    folder = stacks or stacks_dir()
+    config = with_project_paths(load_stage_config(), folder.parent)
+    load_stage_graph(folder, current=config)
+    if not offline:
+        issues = preflight_for_target(
+            config.target, config.stack, config.spec, config.target_settings
+        )
+        raise_if_any(issues, f"stack {config.stack!r} (checked against its {config.target} target)")
 
     ref: pulumi.StackReference | None = None
     ref_name = ""

@@ -55,7 +55,9 @@ def plan_folder(
 ) -> list[StagePlan]:
     stacks = {s.name: s for s in list_stack_files(folder)}
     graph: StageGraph = load_stage_graph(folder)
-    return plan_progression(graph, stacks, functools.partial(deploy, folder), wanted, given)
+    return plan_progression(
+        graph, stacks, functools.partial(deploy, folder, offline=True), wanted, given
+    )
 
 
 @pytest.fixture(scope="session")

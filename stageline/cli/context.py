@@ -61,7 +61,12 @@ _ERROR_LINE = re.compile(r"^\s*(error|invalid stageline configuration)\b.*", re.
 
 # The engine repeats a program's error as "an unhandled error occurred: ..." and closes with
 # "update failed"; neither adds anything to the first report.
-_NOISE = ("error: an unhandled error occurred", "error: update failed", "error: preview failed")
+_NOISE = (
+    "error: an unhandled error occurred",
+    "error: update failed",
+    "error: preview failed",
+    "error: resource monitor has terminated",
+)
 
 
 def summarize_command_error(exc: auto.CommandError) -> str:

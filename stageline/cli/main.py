@@ -16,6 +16,7 @@ from stageline.cli.passthrough import pulumi_command
 from stageline.cli.plan import plan
 from stageline.cli.preview import preview
 from stageline.cli.promote import promote
+from stageline.cli.recover import recover
 from stageline.cli.refresh import refresh
 from stageline.cli.up import up
 from stageline.stack_files import project_root
@@ -46,6 +47,7 @@ for command in (
     destroy,
     promote,
     cancel,
+    recover,
     graph,
     engine,
     pulumi_command,

@@ -81,7 +81,9 @@ def plan(
         if upstream_outputs:
             given = _load_outputs(upstream_outputs, graph.nodes[found.name].promotes_from)
 
-    plans = plan_progression(graph, stacks, functools.partial(deploy, folder), wanted, given)
+    plans = plan_progression(
+        graph, stacks, functools.partial(deploy, folder, offline=True), wanted, given
+    )
     shown = [p for p in plans if wanted is None or p.stack in wanted]
     _print(shown, fmt)
     failed = [p for p in plans if not p.ok]

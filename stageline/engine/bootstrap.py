@@ -184,6 +184,8 @@ def engine_env(home: Path | None = None) -> dict[str, str]:
         # A missing plugin must fail fast rather than hang on a download that cannot succeed.
         "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
         "PULUMI_SKIP_UPDATE_CHECK": "true",
+        # Provider processes (libvirt's dynamic providers) fork `ssh`; see stageline/__init__.py.
+        "GRPC_ENABLE_FORK_SUPPORT": "false",
     }
 
 

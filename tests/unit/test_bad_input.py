@@ -156,7 +156,7 @@ CASES: list[tuple[str, str, dict[str, dict[str, Any]], str, str]] = [
 def run_program_alone(folder: Path, stage: str) -> StagePlan:
     """The stage's program with no upstream outputs: config errors must come first anyway."""
     stack = read_stack_file(folder / f"Pulumi.{stage}.yaml")
-    return plan_stage(stack, functools.partial(deploy, folder))
+    return plan_stage(stack, functools.partial(deploy, folder, offline=True))
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,43 @@
+"""What a KVM host can honestly carry: every VM's console log, kept and rotated on the host.
+
+Console output goes to `/var/log/stageline/<stack>/<vm>.log` (written by virtlogd), rotated
+daily and kept logRetentionDays. A site has no metrics or alarm service, so alarms are not
+provisioned here (alarm_count 0); the README says so.
+"""
+
+from __future__ import annotations
+
+import pulumi
+
+from components.libvirt.args import LibvirtObservabilityArgs, site_of
+from components.libvirt.resources.host_command import HostCommand, quote
+from components.observability import Observability
+
+
+def logrotate_conf(log_dir: str, days: int) -> str:
+    return (
+        f"{log_dir}/*.log {{\n  daily\n  rotate {days}\n  missingok\n  notifempty\n"
+        "  compress\n  copytruncate\n}\n"
+    )
+
+
+class LibvirtObservability(Observability):
+    rotation: HostCommand
+
+    def __init__(
+        self, name: str, args: LibvirtObservabilityArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("stageline:observability:LibvirtObservability", name, None, opts)
+        site = site_of(args)
+        conf = f"/etc/logrotate.d/stageline-{site.stack}"
+        body = logrotate_conf(site.log_dir, args.log_retention_days)
+        self.rotation = HostCommand(
+            f"{name}-logrotate",
+            site.uri,
+            create=f"printf %s {quote(body)} > {quote(conf)}",
+            delete=f"rm -f {quote(conf)}",
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.log_group_name = pulumi.Output.from_input(site.log_dir)
+        self.alarm_count = 0
+        self._register()

@@ -1,0 +1,59 @@
+"""One place that opens libvirt connections and turns failures into messages that say why."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from xml.etree import ElementTree as ET
+
+import libvirt
+
+# libvirt prints every error to stderr by default; ours are raised with context instead.
+libvirt.registerErrorHandler(lambda _ctx, _err: None, None)
+
+METADATA_NS = "https://stageline.dev/xmlns/libvirt/1"
+"""Marks objects stageline made, so that a re-run adopts its own objects and nobody else's."""
+
+
+class LibvirtUnreachable(RuntimeError):
+    def __init__(self, uri: str, cause: Exception) -> None:
+        super().__init__(f"cannot reach libvirt at {uri}: {cause}")
+        self.uri = uri
+
+
+@contextmanager
+def connect(uri: str) -> Iterator[libvirt.virConnect]:
+    try:
+        conn = libvirt.open(uri)
+    except libvirt.libvirtError as exc:
+        raise LibvirtUnreachable(uri, exc) from exc
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def not_found(exc: libvirt.libvirtError) -> bool:
+    return exc.get_error_code() in (
+        libvirt.VIR_ERR_NO_NETWORK,
+        libvirt.VIR_ERR_NO_STORAGE_POOL,
+        libvirt.VIR_ERR_NO_STORAGE_VOL,
+        libvirt.VIR_ERR_NO_DOMAIN,
+    )
+
+
+def to_xml(element: ET.Element) -> str:
+    return ET.tostring(element, encoding="unicode")
+
+
+def sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
+    child = ET.SubElement(parent, tag, attrs)
+    if text is not None:
+        child.text = text
+    return child
+
+
+def owner_mark(parent: ET.Element, stack: str) -> None:
+    """`<metadata><stageline:owner stack=.../></metadata>`, for domains (networks have none)."""
+    metadata = sub(parent, "metadata")
+    ET.SubElement(metadata, f"{{{METADATA_NS}}}owner", {"stack": stack})

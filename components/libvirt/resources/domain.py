@@ -1,0 +1,143 @@
+"""KVM domains: defined from XML, started, autostarted; adopted when a killed run left them."""
+
+from __future__ import annotations
+
+from typing import Any
+from xml.etree import ElementTree as ET
+
+import libvirt
+import pulumi
+from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, ResourceProvider
+
+from components.libvirt.resources.connection import connect, not_found, owner_mark, sub, to_xml
+
+REPLACE_ON = (
+    "uri",
+    "name",
+    "vcpus",
+    "memoryMib",
+    "disks",
+    "cdrom",
+    "network",
+    "domainType",
+    "consoleLog",
+)
+
+
+def resolve_domain_type(conn: libvirt.virConnect, wanted: str) -> str:
+    if wanted != "auto":
+        return wanted
+    caps = ET.fromstring(conn.getCapabilities())
+    types = {d.get("type") for d in caps.iter("domain")}
+    # No /dev/kvm (nested or container hosts): QEMU's software emulation still runs the VM.
+    return "kvm" if "kvm" in types else "qemu"
+
+
+def domain_xml(props: dict[str, Any], domain_type: str) -> str:
+    root = ET.Element("domain", type=domain_type)
+    sub(root, "name", props["name"])
+    owner_mark(root, props["stack"])
+    # Numbers cross the engine's wire as doubles.
+    sub(root, "memory", str(int(props["memoryMib"])), unit="MiB")
+    sub(root, "vcpu", str(int(props["vcpus"])))
+    os_ = sub(root, "os")
+    sub(os_, "type", "hvm", arch="x86_64", machine="pc")
+    sub(os_, "boot", dev="hd")
+    devices = sub(root, "devices")
+    for i, path in enumerate(props["disks"]):
+        disk = sub(devices, "disk", type="file", device="disk")
+        sub(disk, "driver", name="qemu", type="qcow2")
+        sub(disk, "source", file=path)
+        sub(disk, "target", dev=f"vd{chr(ord('a') + i)}", bus="virtio")
+    if props.get("cdrom"):
+        cd = sub(devices, "disk", type="file", device="cdrom")
+        sub(cd, "driver", name="qemu", type="raw")
+        sub(cd, "source", file=props["cdrom"])
+        sub(cd, "target", dev="sda", bus="sata")
+        sub(cd, "readonly")
+    iface = sub(devices, "interface", type="network")
+    sub(iface, "source", network=props["network"])
+    sub(iface, "model", type="virtio")
+    serial = sub(devices, "serial", type="pty")
+    if props.get("consoleLog"):
+        # virtlogd writes the guest console here: the host-side log the observability concern keeps.
+        sub(serial, "log", file=props["consoleLog"], append="on")
+    sub(serial, "target", port="0")
+    sub(devices, "console", type="pty")
+    return to_xml(root)
+
+
+def _owned_by(dom: libvirt.virDomain, stack: str) -> bool:
+    root = ET.fromstring(dom.XMLDesc(0))
+    owner = root.find("metadata/{https://stageline.dev/xmlns/libvirt/1}owner")
+    return owner is not None and owner.get("stack") == stack
+
+
+class DomainProvider(ResourceProvider):
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        with connect(props["uri"]) as conn:
+            try:
+                existing = conn.lookupByName(props["name"])
+            except libvirt.libvirtError as exc:
+                if not not_found(exc):
+                    raise
+                existing = None
+            if existing is not None:
+                if not _owned_by(existing, props["stack"]):
+                    raise RuntimeError(
+                        f"a domain named {props['name']} exists on {props['uri']} and is not "
+                        f"stageline's for stack {props['stack']}; rename or remove it"
+                    )
+                # Left by an interrupted run: replace it with the definition asked for.
+                if existing.isActive():
+                    existing.destroy()
+                existing.undefine()
+            domain_type = resolve_domain_type(conn, props["domainType"])
+            dom = conn.defineXML(domain_xml(props, domain_type))
+            dom.setAutostart(1)
+            dom.create()
+            return CreateResult(
+                props["name"], {**props, "uuid": dom.UUIDString(), "resolvedType": domain_type}
+            )
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        with connect(props["uri"]) as conn:
+            try:
+                dom = conn.lookupByName(id_)
+            except libvirt.libvirtError as exc:
+                if not_found(exc):
+                    return ReadResult(None, {})
+                raise
+            return ReadResult(
+                id_, {**props, "uuid": dom.UUIDString(), "running": bool(dom.isActive())}
+            )
+
+    def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        replaces = [k for k in REPLACE_ON if olds.get(k) != news.get(k)]
+        return DiffResult(changes=bool(replaces), replaces=replaces, delete_before_replace=True)
+
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        with connect(props["uri"]) as conn:
+            try:
+                dom = conn.lookupByName(id_)
+            except libvirt.libvirtError as exc:
+                if not_found(exc):
+                    return
+                raise
+            if dom.isActive():
+                dom.destroy()
+            dom.undefine()
+
+
+class LibvirtDomain(Resource, module="libvirt", name="Domain"):
+    uuid: pulumi.Output[str]
+
+    def __init__(
+        self,
+        resource_name: str,
+        props: dict[str, pulumi.Input[Any]],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__(
+            DomainProvider(), resource_name, {**props, "uuid": None, "resolvedType": None}, opts
+        )

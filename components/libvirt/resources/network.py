@@ -1,0 +1,107 @@
+"""A NAT libvirt network carrying the stage's CIDR."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+from xml.etree import ElementTree as ET
+
+import libvirt
+import pulumi
+from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, ResourceProvider
+
+from components.libvirt.resources.connection import connect, not_found, sub, to_xml
+
+REPLACE_ON = ("uri", "name", "cidr")
+
+
+def network_xml(name: str, cidr: str) -> str:
+    net = ipaddress.ip_network(cidr)
+    hosts = list(net.hosts())
+    gateway, first, last = hosts[0], hosts[min(9, len(hosts) - 1)], hosts[-1]
+    root = ET.Element("network")
+    sub(root, "name", name)
+    forward = sub(root, "forward", mode="nat")
+    nat = sub(forward, "nat")
+    sub(nat, "port", start="1024", end="65535")
+    ip = sub(root, "ip", address=str(gateway), netmask=str(net.netmask))
+    dhcp = sub(ip, "dhcp")
+    # The first addresses stay out of DHCP for fixed assignments (gateway, database).
+    sub(dhcp, "range", start=str(first), end=str(last))
+    return to_xml(root)
+
+
+def cidrs_of(conn: libvirt.virConnect, skip: str = "") -> dict[str, str]:
+    """Every IPv4 range of the host's libvirt networks, by network name."""
+    found: dict[str, str] = {}
+    for net in conn.listAllNetworks():
+        if net.name() == skip:
+            continue
+        for ip in ET.fromstring(net.XMLDesc()).findall("ip"):
+            address, mask = ip.get("address"), ip.get("netmask") or ip.get("prefix")
+            if address and mask and ":" not in address:
+                found[net.name()] = str(ipaddress.ip_network(f"{address}/{mask}", strict=False))
+    return found
+
+
+class NetworkProvider(ResourceProvider):
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        with connect(props["uri"]) as conn:
+            try:
+                net = conn.networkLookupByName(props["name"])
+            except libvirt.libvirtError as exc:
+                if not not_found(exc):
+                    raise
+                net = conn.networkDefineXML(network_xml(props["name"], props["cidr"]))
+            if not net.isActive():
+                net.create()
+            net.setAutostart(1)
+            return CreateResult(
+                props["name"], {**props, "uuid": net.UUIDString(), "bridge": net.bridgeName()}
+            )
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        with connect(props["uri"]) as conn:
+            try:
+                net = conn.networkLookupByName(id_)
+            except libvirt.libvirtError as exc:
+                if not_found(exc):
+                    return ReadResult(None, {})
+                raise
+            return ReadResult(id_, {**props, "uuid": net.UUIDString(), "bridge": net.bridgeName()})
+
+    def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        replaces = [k for k in REPLACE_ON if olds.get(k) != news.get(k)]
+        return DiffResult(changes=bool(replaces), replaces=replaces, delete_before_replace=True)
+
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        with connect(props["uri"]) as conn:
+            try:
+                net = conn.networkLookupByName(id_)
+            except libvirt.libvirtError as exc:
+                if not_found(exc):
+                    return
+                raise
+            if net.isActive():
+                net.destroy()
+            net.undefine()
+
+
+class LibvirtNetwork(Resource, module="libvirt", name="Network"):
+    uuid: pulumi.Output[str]
+    bridge: pulumi.Output[str]
+
+    def __init__(
+        self,
+        resource_name: str,
+        uri: str,
+        name: str,
+        cidr: str,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__(
+            NetworkProvider(),
+            resource_name,
+            {"uri": uri, "name": name, "cidr": cidr, "uuid": None, "bridge": None},
+            opts,
+        )

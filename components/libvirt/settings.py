@@ -1,0 +1,160 @@
+"""The `stageline:libvirt` section: where a libvirt stage runs. Pure: imports no libvirt."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+from components.errors import ConfigIssue
+
+SECTION = "libvirt"
+URI_SCHEMES = ("qemu", "qemu+ssh")
+SSH_SCHEMES = ("qemu+ssh",)
+DOMAIN_TYPES = ("auto", "kvm", "qemu")
+
+
+@dataclass(frozen=True)
+class LibvirtSettings:
+    uri: str = "qemu:///system"
+    """libvirt connection. Default `qemu:///system` (local). Remotely
+    `qemu+ssh://user@host/system?keyfile=...&known_hosts=...`: libvirt runs `ssh`, which checks
+    the host key against the ssh configuration; stageline's own host steps check it against
+    the URI's known_hosts file. (libvirt 9's libssh transport hangs on large replies, such as
+    host capabilities, so qemu+libssh is not offered.)"""
+    base_image: str = ""
+    """Path, on the machine running stageline, of the qcow2 base image uploaded to the site. Required."""  # noqa: E501
+    pool_path: str = "/var/lib/libvirt/images"
+    """Existing folder on the KVM host under which the stage's pool folder is made. Default libvirt's."""  # noqa: E501
+    domain_type: str = "auto"
+    """`kvm`, `qemu` (software emulation), or `auto`: kvm where the host offers it. Default auto."""
+    ssh_public_key: str = ""
+    """Public key authorised for the `stageline` user on every VM. Default none."""
+    storage_gb: int = 10
+    """Size of the stage's object-store volume in GiB. Default 10."""
+
+    @property
+    def is_remote(self) -> bool:
+        return urlparse(self.uri).scheme in SSH_SCHEMES
+
+    @property
+    def ssh_host(self) -> str:
+        return urlparse(self.uri).hostname or ""
+
+    @property
+    def ssh_user(self) -> str:
+        return urlparse(self.uri).username or "root"
+
+    @property
+    def ssh_port(self) -> int:
+        return urlparse(self.uri).port or 22
+
+    def query(self, key: str) -> str | None:
+        values = parse_qs(urlparse(self.uri).query).get(key)
+        return values[0] if values else None
+
+
+_FIELDS = {
+    "uri": "uri",
+    "baseImage": "base_image",
+    "poolPath": "pool_path",
+    "domainType": "domain_type",
+    "sshPublicKey": "ssh_public_key",
+    "storageGb": "storage_gb",
+}
+
+
+def parse_settings(raw: Any) -> tuple[LibvirtSettings | None, list[ConfigIssue]]:
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, Mapping):
+        return None, [ConfigIssue(SECTION, raw, "must be an object", "write libvirt: as a map")]
+    issues = [
+        ConfigIssue(f"{SECTION}.{k}", v, "unknown key", f"known keys: {', '.join(_FIELDS)}")
+        for k, v in raw.items()
+        if k not in _FIELDS
+    ]
+    values = {_FIELDS[k]: v for k, v in raw.items() if k in _FIELDS}
+    settings = LibvirtSettings(**values)
+    issues += validate_settings(settings)
+    return (settings if not issues else None), issues
+
+
+def validate_settings(s: LibvirtSettings) -> list[ConfigIssue]:
+    issues: list[ConfigIssue] = []
+    uri = urlparse(s.uri) if isinstance(s.uri, str) else None
+    if uri is None or uri.scheme not in URI_SCHEMES or uri.path not in ("/system", "/session"):
+        issues.append(
+            ConfigIssue(
+                f"{SECTION}.uri",
+                s.uri,
+                "not a QEMU libvirt URI",
+                "use qemu:///system, or qemu+ssh://user@host/system?keyfile=...&known_hosts=...",
+            )
+        )
+    elif uri.scheme in SSH_SCHEMES:
+        if not uri.hostname:
+            issues.append(
+                ConfigIssue(
+                    f"{SECTION}.uri", s.uri, "names no host", "write qemu+ssh://user@host/system"
+                )
+            )
+        if not s.query("known_hosts"):
+            issues.append(
+                ConfigIssue(
+                    f"{SECTION}.uri",
+                    s.uri,
+                    "has no known_hosts: the host key would not be checked",
+                    "append &known_hosts=/path/to/known_hosts with the host's key",
+                )
+            )
+    if not isinstance(s.base_image, str) or not s.base_image:
+        issues.append(
+            ConfigIssue(
+                f"{SECTION}.baseImage",
+                s.base_image,
+                "is required",
+                "set the path of a qcow2 base image",
+            )
+        )
+    if not isinstance(s.pool_path, str) or not s.pool_path.startswith("/"):
+        issues.append(
+            ConfigIssue(
+                f"{SECTION}.poolPath",
+                s.pool_path,
+                "not an absolute path",
+                "use e.g. /var/lib/libvirt/images",
+            )
+        )
+    if s.domain_type not in DOMAIN_TYPES:
+        issues.append(
+            ConfigIssue(
+                f"{SECTION}.domainType",
+                s.domain_type,
+                "unknown domain type",
+                f"use one of {', '.join(DOMAIN_TYPES)}",
+            )
+        )
+    if s.ssh_public_key and not re.match(
+        r"^(ssh-(ed25519|rsa)|ecdsa-sha2-\S+) \S+", str(s.ssh_public_key)
+    ):
+        issues.append(
+            ConfigIssue(
+                f"{SECTION}.sshPublicKey",
+                s.ssh_public_key,
+                "not an OpenSSH public key",
+                "paste a line of id_ed25519.pub",
+            )
+        )
+    if isinstance(s.storage_gb, bool) or not isinstance(s.storage_gb, int) or s.storage_gb <= 0:
+        issues.append(
+            ConfigIssue(
+                f"{SECTION}.storageGb",
+                s.storage_gb,
+                "must be a positive whole number",
+                "use e.g. 10",
+            )
+        )
+    return issues

@@ -1,0 +1,88 @@
+"""The libvirt site of one stage: its VM pool, the uploaded base image and the console-log folder.
+
+Built before the concerns, which receive it through their target-only args.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import pulumi
+
+from components.libvirt.resources.host_command import HostCommand, quote
+from components.libvirt.resources.storage import LibvirtPool, LibvirtVolume
+from components.libvirt.settings import LibvirtSettings
+
+LOG_ROOT = "/var/log/stageline"
+
+
+def file_digest(path: str) -> str:
+    """Content hash of the base image; `missing` lets an offline plan run without the file
+    (a real run's preflight refuses a missing image first)."""
+    if not Path(path).is_file():
+        return "missing"
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class SiteArgs:
+    stack: str
+    """Stack name; prefixes every libvirt object name. Required."""
+    settings: LibvirtSettings
+    """Where and how to reach the site. Required."""
+
+
+class LibvirtSite(pulumi.ComponentResource):
+    uri: str
+    stack: str
+    settings: LibvirtSettings
+    pool: LibvirtPool
+    pool_name: str
+    base_volume: LibvirtVolume
+    log_dir: str
+    log_dir_ready: HostCommand
+
+    def __init__(
+        self, name: str, args: SiteArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("stageline:site:LibvirtSite", name, None, opts)
+        s = args.settings
+        self.uri = s.uri
+        self.stack = args.stack
+        self.settings = s
+        self.pool_name = f"{args.stack}-vm"
+        self.pool = LibvirtPool(
+            f"{name}-pool",
+            s.uri,
+            self.pool_name,
+            str(Path(s.pool_path) / self.pool_name),
+            pulumi.ResourceOptions(parent=self),
+        )
+        self.base_volume = LibvirtVolume(
+            f"{name}-base",
+            {
+                "uri": s.uri,
+                "pool": self.pool.id,
+                "name": f"{args.stack}-base.qcow2",
+                "format": "qcow2",
+                "source": s.base_image,
+                # A new image at the same path must replace the volume (and every VM on it).
+                "sourceDigest": file_digest(s.base_image),
+            },
+            pulumi.ResourceOptions(parent=self.pool, depends_on=[self.pool]),
+        )
+        self.log_dir = f"{LOG_ROOT}/{args.stack}"
+        self.log_dir_ready = HostCommand(
+            f"{name}-log-dir",
+            s.uri,
+            create=f"mkdir -p {quote(self.log_dir)}",
+            delete=f"rm -rf {quote(self.log_dir)}",
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.register_outputs({"pool_name": self.pool_name, "log_dir": self.log_dir})

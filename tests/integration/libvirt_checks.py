@@ -1,0 +1,92 @@
+"""What really exists on a libvirt host, read through libvirt-python (never Pulumi's outputs)."""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import libvirt
+
+REPO = Path(__file__).resolve().parents[2]
+HOSTS = REPO / ".stageline" / "test-hosts"
+SERVICES = REPO / "scripts" / "services"
+DC1 = "10.250.0.2"
+"""The test KVM host `scripts/services` runs in network namespace stageline-dc1."""
+
+
+def dc1_uri() -> str:
+    key, known = HOSTS / "id_ed25519", HOSTS / "known_hosts"
+    return f"qemu+ssh://root@{DC1}/system?keyfile={key}&known_hosts={known}"
+
+
+def base_image() -> Path:
+    return HOSTS / "images" / "base.qcow2"
+
+
+def ssh(up: bool) -> None:
+    """Stop or start dc1's sshd: the SSH host goes down or comes back."""
+    subprocess.run([str(SERVICES), "start-ssh" if up else "stop-ssh"], check=True, timeout=60)
+
+
+@dataclass(frozen=True)
+class HostObjects:
+    domains: dict[str, bool]
+    """Domain name -> running."""
+    networks: dict[str, bool]
+    pools: dict[str, bool]
+    volumes: set[str]
+    """`pool/volume` of every volume in the pools listed."""
+
+
+def objects(uri: str, prefix: str) -> HostObjects:
+    """Every domain, network, pool and volume whose name starts with `prefix`."""
+    conn = libvirt.open(uri)
+    try:
+        domains = {d.name(): bool(d.isActive()) for d in conn.listAllDomains()}
+        networks = {n.name(): bool(n.isActive()) for n in conn.listAllNetworks()}
+        pools = {p.name(): p for p in conn.listAllStoragePools() if p.name().startswith(prefix)}
+        volumes: set[str] = set()
+        for name, pool in pools.items():
+            if pool.isActive():
+                pool.refresh(0)
+                volumes |= {f"{name}/{v.name()}" for v in pool.listAllVolumes()}
+        return HostObjects(
+            domains={k: v for k, v in domains.items() if k.startswith(prefix)},
+            networks={k: v for k, v in networks.items() if k.startswith(prefix)},
+            pools={k: bool(p.isActive()) for k, p in pools.items()},
+            volumes=volumes,
+        )
+    finally:
+        conn.close()
+
+
+def remove_all(uri: str, prefix: str) -> None:
+    """Clean a host of a test's objects, whatever state a failed test left them in."""
+    conn = libvirt.open(uri)
+    try:
+        for dom in conn.listAllDomains():
+            if dom.name().startswith(prefix):
+                if dom.isActive():
+                    dom.destroy()
+                dom.undefine()
+        for net in conn.listAllNetworks():
+            if net.name().startswith(prefix):
+                if net.isActive():
+                    net.destroy()
+                net.undefine()
+        for pool in conn.listAllStoragePools():
+            if pool.name().startswith(prefix):
+                try:
+                    if not pool.isActive():
+                        pool.create()
+                    pool.refresh(0)
+                    for vol in pool.listAllVolumes():
+                        vol.delete(0)
+                    pool.destroy()
+                    pool.delete(0)
+                except libvirt.libvirtError:
+                    pass  # its folder is already gone: forgetting the pool is all that is left
+                pool.undefine()
+    finally:
+        conn.close()

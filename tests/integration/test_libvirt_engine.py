@@ -1,0 +1,248 @@
+"""The on-prem target for real: libvirtd with QEMU (TCG), and a KVM host behind SSH.
+
+`scripts/services` (run by .ci/run) starts libvirtd and the test host dc1, a network
+namespace with its own sshd; these tests deploy with the real program and check what exists
+through libvirt itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import libvirt
+import pytest
+from click.testing import CliRunner, Result
+
+from components.contract import CONTRACT_KEYS
+from stageline.cli.context import CliContext
+from stageline.cli.main import cli
+from stageline.workspace import Project
+from tests.conftest import edit_stack_file
+from tests.integration.libvirt_checks import base_image, dc1_uri, objects, remove_all, ssh
+
+pytestmark = pytest.mark.integration
+
+LOCAL = "qemu:///system"
+POOLS = Path("/var/lib/stageline-test/pools")
+PREFIXES = ("local-", "onprem-")
+
+Run = Callable[..., Result]
+
+
+@pytest.fixture
+def lv_project(project_dir: Path, tmp_path: Path) -> Iterator[Path]:
+    for prefix in PREFIXES:
+        found = objects(LOCAL, prefix)
+        if found.domains or found.networks or found.pools:
+            pytest.fail(
+                f"libvirt already holds {prefix}* objects ({found}); destroy that stage "
+                "before running these tests, which create and remove them"
+            )
+    pool_path = POOLS / tmp_path.name
+    pool_path.mkdir(parents=True, exist_ok=True)
+    common = {"libvirt.baseImage": str(base_image()), "libvirt.poolPath": str(pool_path)}
+    edit_stack_file(project_dir / "stacks/Pulumi.local.yaml", common)
+    edit_stack_file(project_dir / "stacks/Pulumi.onprem.yaml", {**common, "libvirt.uri": dc1_uri()})
+    yield project_dir
+    ssh(up=True)
+    for prefix in PREFIXES:
+        remove_all(LOCAL, prefix)
+    subprocess.run(["rm", "-rf", str(pool_path), "/var/log/stageline/local"], check=False)
+    subprocess.run(["rm", "-rf", "/var/log/stageline/onprem"], check=False)
+
+
+@pytest.fixture
+def lv(lv_project: Path) -> Run:
+    """The CLI on the real program (the libvirt environment, not the test builder)."""
+
+    def invoke(*args: str) -> Result:
+        return CliRunner().invoke(cli, list(args), obj=CliContext(Project(lv_project)))
+
+    return invoke
+
+
+def ok(result: Result) -> Result:
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def only_same(result: Result, stage: str) -> None:
+    ok(result)
+    last = result.output.strip().splitlines()[-1]
+    assert last.startswith(f"{stage}: ") and "same" in last, last
+    for op in ("create", "update", "replace", "delete"):
+        assert op not in last, last
+
+
+EXPECTED_LOCAL = {
+    "domains": {"local-app-0": True, "local-db-0": True},
+    "networks": {"local-net": True},
+    "pools": {"local-vm": True, "local-data": True},
+    "volumes": {
+        "local-vm/local-base.qcow2",
+        "local-vm/local-app-0-root.qcow2",
+        "local-vm/local-app-0-cidata.iso",
+        "local-vm/local-db-0-root.qcow2",
+        "local-vm/local-db-0-cidata.iso",
+        "local-vm/local-db-0-data.qcow2",
+        "local-data/objects.qcow2",
+    },
+}
+
+
+def assert_local_is_complete() -> None:
+    found = objects(LOCAL, "local-")
+    assert found.domains == EXPECTED_LOCAL["domains"], found
+    assert found.networks == EXPECTED_LOCAL["networks"], found
+    assert found.pools == EXPECTED_LOCAL["pools"], found
+    assert found.volumes == EXPECTED_LOCAL["volumes"], found
+
+
+def assert_nothing_left(uri: str, prefix: str) -> None:
+    found = objects(uri, prefix)
+    assert not (found.domains or found.networks or found.pools or found.volumes), found
+
+
+def test_up_local_runs_converges_and_destroys(lv: Run) -> None:
+    ok(lv("up", "local"))
+    assert_local_is_complete()
+    contract = json.loads(ok(lv("outputs", "local")).output)
+    assert set(contract) == set(CONTRACT_KEYS)
+    assert contract["target"] == "libvirt" and contract["network"]["cidr"] == "192.168.150.0/24"
+    assert contract["database"]["endpoint"] == "local-db-0"
+    # The guests really boot: the base image's boot sector writes to the console log that the
+    # observability concern keeps on the host.
+    log = Path("/var/log/stageline/local/local-app-0.log")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and b"booted" not in (
+        log.read_bytes() if log.exists() else b""
+    ):
+        time.sleep(0.5)
+    assert b"stageline-base-image: booted" in log.read_bytes()
+    only_same(lv("up", "local"), "local")
+    ok(lv("destroy", "local", "--yes"))
+    assert_nothing_left(LOCAL, "local-")
+    assert not Path("/var/log/stageline/local").exists()
+
+
+def test_onprem_over_ssh_is_promoted_from_local(lv: Run, lv_project: Path) -> None:
+    edit_stack_file(lv_project / "stacks/Pulumi.local.yaml", {"release.appVersion": "2.0.0"})
+    ok(lv("up", "local"))
+    up = ok(lv("up", "onprem"))
+    assert "release 2.0.0" in up.output
+    found = objects(dc1_uri(), "onprem-")
+    assert found.domains == {
+        "onprem-app-0": True,
+        "onprem-app-1": True,
+        "onprem-db-0": True,
+        "onprem-db-1": True,
+    }, found
+    refused = lv("destroy", "onprem", "--yes")
+    assert refused.exit_code == 1 and "--force-protected" in refused.output
+    ok(lv("destroy", "onprem", "--yes", "--force-protected"))
+    after = objects(dc1_uri(), "onprem-")
+    assert not after.domains and not after.networks
+    # The database volumes were retained (protected data): still on the host's disk.
+    retained = sorted(p.name for p in POOLS.glob("*/onprem-vm/*-data.qcow2"))
+    assert retained == ["onprem-db-0-data.qcow2", "onprem-db-1-data.qcow2"], retained
+
+
+def test_ssh_host_down_fails_clearly_and_state_survives(lv: Run) -> None:
+    ok(lv("up", "local"))
+    ok(lv("up", "onprem"))
+    before = ok(lv("outputs", "onprem")).output
+    ssh(up=False)
+    try:
+        down = lv("up", "onprem")
+        assert down.exit_code == 1
+        assert "stageline:libvirt.uri" in down.output and "cannot be reached" in down.output
+        assert "fix:" in down.output
+        assert ok(lv("outputs", "onprem")).output == before
+    finally:
+        ssh(up=True)
+    only_same(lv("up", "onprem"), "onprem")
+
+
+def test_kill_9_mid_up_then_recover_leaves_no_orphans(lv_project: Path, lv: Run) -> None:
+    env = {**os.environ, "STAGELINE_PROJECT_DIR": str(lv_project)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "stageline.cli.main", "up", "local"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        found = objects(LOCAL, "local-")
+        if found.volumes and not found.domains:
+            break  # mid-flight: volumes made, domains not yet
+        time.sleep(0.02)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    ok(lv("recover", "local"))
+    assert_local_is_complete()
+    only_same(lv("up", "local"), "local")
+    ok(lv("destroy", "local", "--yes"))
+    assert_nothing_left(LOCAL, "local-")
+
+
+# (case, edits of the local stack, key, fragment)
+BAD_INPUT = [
+    (
+        "unreachable uri",
+        {"libvirt.uri": "qemu+ssh://root@10.250.0.2:2222/system?known_hosts=/dev/null"},
+        "stageline:libvirt.uri",
+        "cannot be reached",
+    ),
+    (
+        "missing base image",
+        {"libvirt.baseImage": "/var/lib/stageline-test/no-such-image.qcow2"},
+        "stageline:libvirt.baseImage",
+        "no such file",
+    ),
+    (
+        "pool path that does not exist",
+        {"libvirt.poolPath": "/var/lib/stageline-test/no-such-folder"},
+        "stageline:libvirt.poolPath",
+        "does not exist",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("edits", "key", "fragment"), [c[1:] for c in BAD_INPUT], ids=[c[0] for c in BAD_INPUT]
+)
+def test_bad_input_touches_nothing(
+    lv: Run, lv_project: Path, edits: dict, key: str, fragment: str
+) -> None:
+    edit_stack_file(lv_project / "stacks/Pulumi.local.yaml", edits)
+    result = lv("up", "local")
+    assert result.exit_code == 1, result.output
+    assert key in result.output and fragment in result.output and "fix:" in result.output
+    assert_nothing_left(LOCAL, "local-")
+
+
+def test_cidr_clashing_with_a_libvirt_network_touches_nothing(lv: Run) -> None:
+    conn = libvirt.open(LOCAL)
+    clash = conn.networkDefineXML(
+        "<network><name>local-clash</name><ip address='192.168.150.1' netmask='255.255.255.0'/>"
+        "</network>"
+    )
+    try:
+        result = lv("up", "local")
+        assert result.exit_code == 1, result.output
+        assert "stageline:network.cidr = '192.168.150.0/24'" in result.output
+        assert "clashes with libvirt network 'local-clash'" in result.output
+        found = objects(LOCAL, "local-")
+        assert set(found.networks) == {"local-clash"} and not found.domains and not found.pools
+    finally:
+        clash.undefine()
+        conn.close()
