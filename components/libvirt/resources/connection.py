@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 from xml.etree import ElementTree as ET
 
 import libvirt
 
 # libvirt prints every error to stderr by default; ours are raised with context instead.
 libvirt.registerErrorHandler(lambda _ctx, _err: None, None)
+
+T = TypeVar("T")
 
 METADATA_NS = "https://stageline.dev/xmlns/libvirt/1"
 """Marks objects stageline made, so that a re-run adopts its own objects and nobody else's."""
@@ -40,6 +43,16 @@ def not_found(exc: libvirt.libvirtError) -> bool:
         libvirt.VIR_ERR_NO_STORAGE_VOL,
         libvirt.VIR_ERR_NO_DOMAIN,
     )
+
+
+def find(lookup: Callable[[], T]) -> T | None:
+    """The object `lookup` returns, or None when libvirt has no such object."""
+    try:
+        return lookup()
+    except libvirt.libvirtError as exc:
+        if not_found(exc):
+            return None
+        raise
 
 
 def to_xml(element: ET.Element) -> str:

@@ -9,7 +9,13 @@ import libvirt
 import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, ResourceProvider
 
-from components.libvirt.resources.connection import connect, not_found, owner_mark, sub, to_xml
+from components.libvirt.resources.connection import (
+    connect,
+    find,
+    owner_mark,
+    sub,
+    to_xml,
+)
 
 REPLACE_ON = (
     "uri",
@@ -76,12 +82,7 @@ def _owned_by(dom: libvirt.virDomain, stack: str) -> bool:
 class DomainProvider(ResourceProvider):
     def create(self, props: dict[str, Any]) -> CreateResult:
         with connect(props["uri"]) as conn:
-            try:
-                existing = conn.lookupByName(props["name"])
-            except libvirt.libvirtError as exc:
-                if not not_found(exc):
-                    raise
-                existing = None
+            existing = find(lambda: conn.lookupByName(props["name"]))
             if existing is not None:
                 if not _owned_by(existing, props["stack"]):
                     raise RuntimeError(
@@ -102,12 +103,9 @@ class DomainProvider(ResourceProvider):
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         with connect(props["uri"]) as conn:
-            try:
-                dom = conn.lookupByName(id_)
-            except libvirt.libvirtError as exc:
-                if not_found(exc):
-                    return ReadResult(None, {})
-                raise
+            dom = find(lambda: conn.lookupByName(id_))
+            if dom is None:
+                return ReadResult(None, {})
             return ReadResult(
                 id_, {**props, "uuid": dom.UUIDString(), "running": bool(dom.isActive())}
             )
@@ -118,12 +116,9 @@ class DomainProvider(ResourceProvider):
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         with connect(props["uri"]) as conn:
-            try:
-                dom = conn.lookupByName(id_)
-            except libvirt.libvirtError as exc:
-                if not_found(exc):
-                    return
-                raise
+            dom = find(lambda: conn.lookupByName(id_))
+            if dom is None:
+                return
             if dom.isActive():
                 dom.destroy()
             dom.undefine()

@@ -10,7 +10,7 @@ import libvirt
 import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, ResourceProvider
 
-from components.libvirt.resources.connection import connect, not_found, sub, to_xml
+from components.libvirt.resources.connection import connect, find, sub, to_xml
 
 REPLACE_ON = ("uri", "name", "cidr")
 
@@ -47,11 +47,8 @@ def cidrs_of(conn: libvirt.virConnect, skip: str = "") -> dict[str, str]:
 class NetworkProvider(ResourceProvider):
     def create(self, props: dict[str, Any]) -> CreateResult:
         with connect(props["uri"]) as conn:
-            try:
-                net = conn.networkLookupByName(props["name"])
-            except libvirt.libvirtError as exc:
-                if not not_found(exc):
-                    raise
+            net = find(lambda: conn.networkLookupByName(props["name"]))
+            if net is None:
                 net = conn.networkDefineXML(network_xml(props["name"], props["cidr"]))
             if not net.isActive():
                 net.create()
@@ -62,12 +59,9 @@ class NetworkProvider(ResourceProvider):
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         with connect(props["uri"]) as conn:
-            try:
-                net = conn.networkLookupByName(id_)
-            except libvirt.libvirtError as exc:
-                if not_found(exc):
-                    return ReadResult(None, {})
-                raise
+            net = find(lambda: conn.networkLookupByName(id_))
+            if net is None:
+                return ReadResult(None, {})
             return ReadResult(id_, {**props, "uuid": net.UUIDString(), "bridge": net.bridgeName()})
 
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
@@ -76,12 +70,9 @@ class NetworkProvider(ResourceProvider):
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         with connect(props["uri"]) as conn:
-            try:
-                net = conn.networkLookupByName(id_)
-            except libvirt.libvirtError as exc:
-                if not_found(exc):
-                    return
-                raise
+            net = find(lambda: conn.networkLookupByName(id_))
+            if net is None:
+                return
             if net.isActive():
                 net.destroy()
             net.undefine()

@@ -11,7 +11,7 @@ import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, ResourceProvider
 
 from components.libvirt.cloudinit import seed_iso
-from components.libvirt.resources.connection import connect, not_found, sub, to_xml
+from components.libvirt.resources.connection import connect, find, sub, to_xml
 
 CHUNK = 1 << 20
 GIB = 1 << 30
@@ -28,11 +28,8 @@ def pool_xml(name: str, path: str) -> str:
 class PoolProvider(ResourceProvider):
     def create(self, props: dict[str, Any]) -> CreateResult:
         with connect(props["uri"]) as conn:
-            try:
-                pool = conn.storagePoolLookupByName(props["name"])
-            except libvirt.libvirtError as exc:
-                if not not_found(exc):
-                    raise
+            pool = find(lambda: conn.storagePoolLookupByName(props["name"]))
+            if pool is None:
                 pool = conn.storagePoolDefineXML(pool_xml(props["name"], props["path"]))
                 # Makes the stage's own folder under the existing pool path.
                 pool.build(0)
@@ -43,12 +40,9 @@ class PoolProvider(ResourceProvider):
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         with connect(props["uri"]) as conn:
-            try:
-                pool = conn.storagePoolLookupByName(id_)
-            except libvirt.libvirtError as exc:
-                if not_found(exc):
-                    return ReadResult(None, {})
-                raise
+            pool = find(lambda: conn.storagePoolLookupByName(id_))
+            if pool is None:
+                return ReadResult(None, {})
             return ReadResult(id_, {**props, "uuid": pool.UUIDString()})
 
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
@@ -57,12 +51,9 @@ class PoolProvider(ResourceProvider):
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         with connect(props["uri"]) as conn:
-            try:
-                pool = conn.storagePoolLookupByName(id_)
-            except libvirt.libvirtError as exc:
-                if not_found(exc):
-                    return
-                raise
+            pool = find(lambda: conn.storagePoolLookupByName(id_))
+            if pool is None:
+                return
             if not pool.isActive():
                 pool.create()
             pool.refresh(0)
@@ -137,12 +128,10 @@ class VolumeProvider(ResourceProvider):
             # No pool refresh here: volumes of one pool are created in parallel, and libvirt
             # refuses a refresh while another volume's upload runs; it tracks its own volumes.
             pool = conn.storagePoolLookupByName(props["pool"])
-            try:
-                # A volume left by an interrupted run is ours (the pool is the stage's own).
-                pool.storageVolLookupByName(props["name"]).delete(0)
-            except libvirt.libvirtError as exc:
-                if not not_found(exc):
-                    raise
+            # A volume left by an interrupted run is ours (the pool is the stage's own).
+            leftover = find(lambda: pool.storageVolLookupByName(props["name"]))
+            if leftover is not None:
+                leftover.delete(0)
             seed = props.get("cloudInit")
             data = seed_iso(seed["hostname"], seed["hostname"], seed["userData"]) if seed else None
             source = props.get("source")
@@ -168,12 +157,9 @@ class VolumeProvider(ResourceProvider):
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         with connect(props["uri"]) as conn:
-            try:
-                vol = conn.storageVolLookupByKey(id_)
-            except libvirt.libvirtError as exc:
-                if not_found(exc):
-                    return ReadResult(None, {})
-                raise
+            vol = find(lambda: conn.storageVolLookupByKey(id_))
+            if vol is None:
+                return ReadResult(None, {})
             return ReadResult(id_, {**props, "path": vol.path(), "capacity": vol.info()[1]})
 
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
@@ -193,11 +179,9 @@ class VolumeProvider(ResourceProvider):
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         with connect(props["uri"]) as conn:
-            try:
-                conn.storageVolLookupByKey(id_).delete(0)
-            except libvirt.libvirtError as exc:
-                if not not_found(exc):
-                    raise
+            vol = find(lambda: conn.storageVolLookupByKey(id_))
+            if vol is not None:
+                vol.delete(0)
 
 
 class LibvirtVolume(Resource, module="libvirt", name="Volume"):
