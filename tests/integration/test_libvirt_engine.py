@@ -185,6 +185,7 @@ def test_kill_9_mid_up_then_recover_leaves_no_orphans(lv_project: Path, lv: Run)
         if found.volumes and not found.domains:
             break  # mid-flight: volumes made, domains not yet
         time.sleep(0.02)
+    assert proc.poll() is None, "the up finished before it could be killed mid-flight"
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     ok(lv("recover", "local"))
