@@ -29,14 +29,6 @@ class Backend:
     """None where the backend brings its own secrets provider (Pulumi Cloud)."""
     default_passphrase: bool
 
-    @property
-    def is_local(self) -> bool:
-        return self.url.startswith("file://")
-
-    @property
-    def state_dir(self) -> Path | None:
-        return Path(self.url.removeprefix("file://")) if self.is_local else None
-
     def env(self) -> dict[str, str]:
         env = {"PULUMI_BACKEND_URL": self.url}
         if self.passphrase is not None:

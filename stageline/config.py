@@ -80,10 +80,6 @@ class StageConfig:
     target_settings: dict[str, Any] = field(default_factory=dict)
     """The target-only section, e.g. `stageline:libvirt`; empty for clouds."""
 
-    @property
-    def upstream(self) -> str | None:
-        return self.promotes_from
-
 
 def _string(values: Mapping[str, Any], key: str, issues: list[ConfigIssue]) -> str | None:
     value = values.get(key)

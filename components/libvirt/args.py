@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
+import pulumi
+
 from components.compute import ComputeArgs
 from components.database import DatabaseArgs
 from components.libvirt.site import LibvirtSite
@@ -56,6 +58,11 @@ def extend(common: Any, site: Any) -> Any:
     """The libvirt args class for `common`'s concern, with the same values and the site."""
     cls = _EXTENDED[type(common)]
     return cls(**{f.name: getattr(common, f.name) for f in fields(common)}, site=site)
+
+
+def network_of(args: Any) -> pulumi.Output[str]:
+    """The libvirt network domains attach to: the site's one "subnet"."""
+    return pulumi.Output.from_input(args.subnet_ids).apply(lambda ids: ids[0])
 
 
 def site_of(args: Any) -> LibvirtSite:

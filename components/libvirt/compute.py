@@ -9,7 +9,7 @@ from __future__ import annotations
 import pulumi
 
 from components.compute import Compute
-from components.libvirt.args import LibvirtComputeArgs, site_of
+from components.libvirt.args import LibvirtComputeArgs, network_of, site_of
 from components.libvirt.cloudinit import user_data
 from components.libvirt.resources.domain import LibvirtDomain
 from components.libvirt.vm import VmSpec, build_vm
@@ -36,7 +36,7 @@ class LibvirtCompute(Compute):
     ) -> None:
         super().__init__("stageline:compute:LibvirtCompute", name, None, opts)
         site = site_of(args)
-        network = pulumi.Output.from_input(args.subnet_ids).apply(lambda ids: ids[0])
+        network = network_of(args)
         self.domains = []
         for i in range(args.min_count):
             hostname = f"{site.stack}-app-{i}"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pulumi
 
 from components.database import Database
-from components.libvirt.args import LibvirtDatabaseArgs, site_of
+from components.libvirt.args import LibvirtDatabaseArgs, network_of, site_of
 from components.libvirt.cloudinit import user_data
 from components.libvirt.resources.domain import LibvirtDomain
 from components.libvirt.resources.password import Password
@@ -103,7 +103,7 @@ class LibvirtDatabase(Database):
     ) -> None:
         super().__init__("stageline:database:LibvirtDatabase", name, None, opts)
         site = site_of(args)
-        network = pulumi.Output.from_input(args.subnet_ids).apply(lambda ids: ids[0])
+        network = network_of(args)
         password = args.password
         if password is None:
             password = Password(f"{name}-password", pulumi.ResourceOptions(parent=self)).result

@@ -7,10 +7,12 @@ provisioned here (alarm_count 0); the README says so.
 
 from __future__ import annotations
 
+import shlex
+
 import pulumi
 
 from components.libvirt.args import LibvirtObservabilityArgs, site_of
-from components.libvirt.resources.host_command import HostCommand, quote
+from components.libvirt.resources.host_command import HostCommand
 from components.observability import Observability
 
 
@@ -34,8 +36,8 @@ class LibvirtObservability(Observability):
         self.rotation = HostCommand(
             f"{name}-logrotate",
             site.uri,
-            create=f"printf %s {quote(body)} > {quote(conf)}",
-            delete=f"rm -f {quote(conf)}",
+            create=f"printf %s {shlex.quote(body)} > {shlex.quote(conf)}",
+            delete=f"rm -f {shlex.quote(conf)}",
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.log_group_name = pulumi.Output.from_input(site.log_dir)

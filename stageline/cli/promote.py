@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
-from components.contract import KEY_RELEASE
 from stageline.cli.context import CliContext, engine_errors
-from stageline.cli.up import run_up
-
-
-def _release(outputs: dict[str, Any]) -> dict[str, str] | None:
-    out = outputs.get(KEY_RELEASE)
-    return out.value if out is not None and isinstance(out.value, dict) else None
+from stageline.cli.up import release_of, run_up
 
 
 def describe(release: dict[str, str] | None) -> str:
@@ -41,14 +33,14 @@ def promote(obj: CliContext, stage: str, yes: bool) -> None:
         )
     upstream_stack = obj.stack(upstream, create=False)
     with engine_errors(upstream):
-        incoming = _release(upstream_stack.outputs())
+        incoming = release_of(upstream_stack.outputs())
     if incoming is None:
         raise click.ClickException(
             f"upstream {upstream!r} exports no release: run `stageline up {upstream}` first"
         )
     stack = obj.stack(stage)
     with engine_errors(stage):
-        current = _release(stack.outputs())
+        current = release_of(stack.outputs())
     if current == incoming:
         click.echo(f"{stage}: already at {describe(incoming)}; applying to converge")
     else:

@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
-import click
+from collections.abc import Mapping
 
+import click
+from pulumi import automation as auto
+
+from components.contract import KEY_RELEASE
 from stageline.cli.context import CliContext, engine_errors
 from stageline.progress import Progress, format_changes
+
+
+def release_of(outputs: Mapping[str, auto.OutputValue]) -> dict[str, str] | None:
+    """The contract's release among a stack's outputs, if it exports one."""
+    out = outputs.get(KEY_RELEASE)
+    return out.value if out is not None and isinstance(out.value, dict) else None
 
 
 def run_up(obj: CliContext, stage: str) -> None:
     stack = obj.stack(stage)
     with engine_errors(stage):
         result = stack.up(on_event=Progress(click.echo))
-    release = result.outputs.get("release")
-    version = (
-        release.value.get("appVersion") if release and isinstance(release.value, dict) else None
-    )
+    release = release_of(result.outputs)
+    version = release.get("appVersion") if release else None
     suffix = f", release {version}" if version else ""
     click.echo(f"{stage}: {format_changes(result.summary.resource_changes)}{suffix}")
 

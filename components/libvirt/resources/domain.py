@@ -10,6 +10,7 @@ import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, ResourceProvider
 
 from components.libvirt.resources.connection import (
+    METADATA_NS,
     connect,
     find,
     owner_mark,
@@ -75,7 +76,7 @@ def domain_xml(props: dict[str, Any], domain_type: str) -> str:
 
 def _owned_by(dom: libvirt.virDomain, stack: str) -> bool:
     root = ET.fromstring(dom.XMLDesc(0))
-    owner = root.find("metadata/{https://stageline.dev/xmlns/libvirt/1}owner")
+    owner = root.find(f"metadata/{{{METADATA_NS}}}owner")
     return owner is not None and owner.get("stack") == stack
 
 

@@ -7,7 +7,6 @@ changed key is refused, never accepted.
 
 from __future__ import annotations
 
-import shlex
 import subprocess
 from typing import Any
 
@@ -92,7 +91,3 @@ class HostCommand(Resource, module="libvirt", name="HostCommand"):
             {"uri": uri, "name": resource_name, "create": create, "delete": delete, "stdout": None},
             opts,
         )
-
-
-def quote(path: str) -> str:
-    return shlex.quote(path)
