@@ -5,28 +5,46 @@ Built before the concerns, which receive it through their target-only args.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
 import pulumi
 
-from components.libvirt.resources.host_command import HostCommand, quote
+from components.libvirt.resources.host_command import HostCommand
 from components.libvirt.resources.storage import LibvirtPool, LibvirtVolume
 from components.libvirt.settings import LibvirtSettings
 
 LOG_ROOT = "/var/log/stageline"
 
 
+DIGEST_CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "stageline"
+
+
 def file_digest(path: str) -> str:
     """Content hash of the base image; `missing` lets an offline plan run without the file
-    (a real run's preflight refuses a missing image first)."""
-    if not Path(path).is_file():
+    (a real run's preflight refuses a missing image first).
+
+    Every `up` and preview asks for it, and a real cloud image is gigabytes: the hash is kept
+    per (path, size, mtime) so an unchanged image is read once, not on every run."""
+    file = Path(path)
+    if not file.is_file():
         return "missing"
+    stat = file.stat()
+    key = hashlib.sha256(f"{file.resolve()}\0{stat.st_size}\0{stat.st_mtime_ns}".encode())
+    cached = DIGEST_CACHE / f"{key.hexdigest()}.sha256"
+    if cached.is_file():
+        return cached.read_text().strip()
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         while chunk := handle.read(1 << 20):
             digest.update(chunk)
+    with contextlib.suppress(OSError):  # a read-only home only costs the next run a re-read
+        DIGEST_CACHE.mkdir(parents=True, exist_ok=True)
+        cached.write_text(digest.hexdigest())
     return digest.hexdigest()
 
 
@@ -81,8 +99,8 @@ class LibvirtSite(pulumi.ComponentResource):
         self.log_dir_ready = HostCommand(
             f"{name}-log-dir",
             s.uri,
-            create=f"mkdir -p {quote(self.log_dir)}",
-            delete=f"rm -rf {quote(self.log_dir)}",
+            create=f"mkdir -p {shlex.quote(self.log_dir)}",
+            delete=f"rm -rf {shlex.quote(self.log_dir)}",
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.register_outputs({"pool_name": self.pool_name, "log_dir": self.log_dir})

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 
@@ -12,6 +14,7 @@ import pytest
 from pulumi.runtime import rpc
 
 from components.errors import ConfigError
+from components.libvirt import site
 from components.libvirt.cloudinit import seed_iso, user_data
 from components.libvirt.database import backup_cron
 from components.libvirt.resources.domain import domain_xml
@@ -134,3 +137,18 @@ def test_libvirt_section_is_validated_before_anything(
     assert isinstance(plan.error, ConfigError)
     assert "stageline:libvirt.uri = 'qemu+tcp://host/system'" in str(plan.error)
     assert [r.type for r in plan.resources] == ["pulumi:pulumi:Stack"]
+
+
+def test_base_image_digest_is_the_content_hash_and_is_reused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(site, "DIGEST_CACHE", tmp_path / "cache")
+    image = tmp_path / "base.qcow2"
+    image.write_bytes(b"image-v1")
+    first = site.file_digest(str(image))
+    assert first == hashlib.sha256(b"image-v1").hexdigest()
+    assert site.file_digest(str(image)) == first
+    assert len(list((tmp_path / "cache").iterdir())) == 1
+    image.write_bytes(b"image-v2, another size")
+    assert site.file_digest(str(image)) == hashlib.sha256(b"image-v2, another size").hexdigest()
+    assert site.file_digest(str(tmp_path / "absent.qcow2")) == "missing"
