@@ -10,6 +10,58 @@ import pulumi
 
 
 @dataclass(frozen=True)
+class AppConnection:
+    """What the application needs to use its own database and bucket.
+
+    Every target passes the same names to the application's container (see APP_ENV_*), with the
+    password fetched at boot from the target's secret store.
+    """
+
+    database_host: pulumi.Input[str]
+    """Database endpoint (host name or address). Required."""
+    database_port: pulumi.Input[int]
+    """Database port. Required."""
+    database_name: str
+    """Database the application uses. Required."""
+    database_user: str
+    """Role the application connects as. Required."""
+    database_password: pulumi.Input[str]
+    """The role's password, a Pulumi secret. Required."""
+    database_id: pulumi.Input[str]
+    """The cloud's id of the database instance, for access grants. Required."""
+    bucket_name: pulumi.Input[str]
+    """The stage's own bucket (container URL on Azure). Required."""
+    bucket_id: pulumi.Input[str]
+    """The cloud's id of the bucket (ARN, resource id), for least-privilege grants. Required."""
+
+
+# The environment variables the application reads on every target.
+APP_ENV_PORT = "PORT"
+APP_ENV_DATABASE_HOST = "DATABASE_HOST"
+APP_ENV_DATABASE_PORT = "DATABASE_PORT"
+APP_ENV_DATABASE_NAME = "DATABASE_NAME"
+APP_ENV_DATABASE_USER = "DATABASE_USER"
+APP_ENV_DATABASE_PASSWORD = "DATABASE_PASSWORD"
+APP_ENV_BUCKET = "BUCKET_NAME"
+APP_ENV_FILE = "/etc/stageline/app.env"
+"""Where boot scripts write the variables (mode 0600) for `docker run --env-file`."""
+
+
+def app_environment(
+    app_port: int, host: str, port: int, name: str, user: str, bucket: str
+) -> dict[str, str]:
+    """The application's variables except the password, which each target fetches at boot."""
+    return {
+        APP_ENV_PORT: str(app_port),
+        APP_ENV_DATABASE_HOST: host,
+        APP_ENV_DATABASE_PORT: str(port),
+        APP_ENV_DATABASE_NAME: name,
+        APP_ENV_DATABASE_USER: user,
+        APP_ENV_BUCKET: bucket,
+    }
+
+
+@dataclass(frozen=True)
 class ComputeArgs:
     size: str
     """Abstract size class, mapped to an instance type by the target. Required."""
@@ -27,6 +79,10 @@ class ComputeArgs:
     """Release artifact (container image) the instances run. Required."""
     app_port: int = 8080
     """Application port. Default 8080."""
+    target_cpu_percent: int = 60
+    """Average CPU the group's autoscaling tracks. Default 60."""
+    app: AppConnection | None = None
+    """The database and bucket the application uses. Default none (nothing wired)."""
     sku: str | None = None
     """The target's own instance type in place of `size`, already validated. Default none."""
     tags: Mapping[str, str] | None = None

@@ -8,6 +8,10 @@ from dataclasses import dataclass
 
 import pulumi
 
+POSTGRES_PORT = 5432
+ADMIN_USER = "stageline"
+"""The database's administrator, which the application also connects as."""
+
 
 @dataclass(frozen=True)
 class DatabaseArgs:
@@ -49,6 +53,10 @@ class Database(pulumi.ComponentResource, ABC):
     """Instance name, the dimension monitoring uses."""
     endpoint: pulumi.Output[str]
     port: pulumi.Output[int]
+    admin_user: str = ADMIN_USER
+    password: pulumi.Output[str]
+    """The administrator's password, a Pulumi secret; compute hands it to the application
+    through the target's secret store, never in plain user data."""
     db_name: str
     engine_version: str
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pulumi
 
-from components.compute import Compute, ComputeArgs
+from components.compute import AppConnection, Compute, ComputeArgs
 from components.contract import ReleaseManifest
 from components.database import Database, DatabaseArgs
 from components.network import Network, NetworkArgs
@@ -76,24 +76,7 @@ class EnvironmentTemplate(pulumi.ComponentResource):
             ),
             child,
         )
-        self.compute = kit.compute(
-            f"{name}-compute",
-            targeted(
-                ComputeArgs(
-                    size=spec.compute.size,
-                    min_count=spec.compute.min_count,
-                    max_count=spec.compute.max_count,
-                    network_id=self.network.network_id,
-                    subnet_ids=self.network.private_subnet_ids,
-                    ingress_cidr=spec.network.cidr,
-                    artifact=args.release.artifact,
-                    app_port=spec.compute.app_port,
-                    sku=spec.compute.sku,
-                    tags=tags,
-                )
-            ),
-            child,
-        )
+        # Data first: the application is wired to its database and bucket.
         self.database = kit.database(
             f"{name}-database",
             targeted(
@@ -124,6 +107,35 @@ class EnvironmentTemplate(pulumi.ComponentResource):
                     retention_days=spec.storage.retention_days,
                     protect=spec.protect_data,
                     account_name=spec.storage.account_name,
+                    tags=tags,
+                )
+            ),
+            child,
+        )
+        self.compute = kit.compute(
+            f"{name}-compute",
+            targeted(
+                ComputeArgs(
+                    size=spec.compute.size,
+                    min_count=spec.compute.min_count,
+                    max_count=spec.compute.max_count,
+                    network_id=self.network.network_id,
+                    subnet_ids=self.network.private_subnet_ids,
+                    ingress_cidr=spec.network.cidr,
+                    artifact=args.release.artifact,
+                    app_port=spec.compute.app_port,
+                    target_cpu_percent=spec.compute.target_cpu_percent,
+                    app=AppConnection(
+                        database_host=self.database.endpoint,
+                        database_port=self.database.port,
+                        database_name=self.database.db_name,
+                        database_user=self.database.admin_user,
+                        database_password=self.database.password,
+                        database_id=self.database.resource_id,
+                        bucket_name=self.storage.bucket_name,
+                        bucket_id=self.storage.resource_id,
+                    ),
+                    sku=spec.compute.sku,
                     tags=tags,
                 )
             ),

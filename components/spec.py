@@ -57,6 +57,8 @@ class ComputeSpec:
     """Most instances the group may scale to. Default 2."""
     app_port: int = 8080
     """Port the application listens on, reachable only from inside the network. Default 8080."""
+    target_cpu_percent: int = 60
+    """Average CPU the group's autoscaling keeps instances at, on every target. Default 60."""
     sku: str | None = None
     """The target's own instance type (EC2 type, Azure VM size, GCE machine type) in place of
     `size`, checked against that target's catalogue. Default: none, `size` decides."""
@@ -312,6 +314,15 @@ def validate_compute(compute: ComputeSpec) -> list[ConfigIssue]:
                 compute.min_count,
                 f"above compute.maxCount ({compute.max_count})",
                 f"lower minCount to at most {compute.max_count} or raise maxCount",
+            )
+        )
+    if not 1 <= compute.target_cpu_percent <= 100:
+        issues.append(
+            ConfigIssue(
+                "compute.targetCpuPercent",
+                compute.target_cpu_percent,
+                "not a percentage",
+                "use 1 to 100 (the average CPU autoscaling keeps; default 60)",
             )
         )
     if not 1 <= compute.app_port <= 65535 or compute.app_port in RESERVED_PORTS:

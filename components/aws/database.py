@@ -6,10 +6,8 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws.sizes import RDS_CLASSES
-from components.database import Database, DatabaseArgs
+from components.database import ADMIN_USER, POSTGRES_PORT, Database, DatabaseArgs
 from components.passwords import master_password
-
-POSTGRES_PORT = 5432
 
 
 class AwsDatabase(Database):
@@ -70,7 +68,7 @@ class AwsDatabase(Database):
             storage_type="gp3",
             storage_encrypted=True,
             db_name=args.db_name,
-            username="stageline",
+            username=ADMIN_USER,
             password=pulumi.Output.secret(password),
             db_subnet_group_name=subnet_group.name,
             vpc_security_group_ids=[self.security_group.id],
@@ -91,6 +89,7 @@ class AwsDatabase(Database):
         self.identifier = self.instance.identifier
         self.endpoint = self.instance.address
         self.port = self.instance.port
+        self.password = pulumi.Output.secret(password)
         self.db_name = args.db_name
         self.engine_version = args.engine_version
         self._register()

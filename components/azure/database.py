@@ -144,6 +144,7 @@ class AzureDatabase(Database):
         self.identifier = self.server.id
         self.endpoint = self.server.fully_qualified_domain_name
         self.port = pulumi.Output.from_input(POSTGRES_PORT)
+        self.password = pulumi.Output.secret(password)
         self.db_name = args.db_name
         self.engine_version = args.engine_version
         self._register()

@@ -107,6 +107,7 @@ class GcpDatabase(Database):
         self.identifier = pulumi.Output.concat(self.instance.project, ":", self.instance.name)
         self.endpoint = self.instance.private_ip_address
         self.port = pulumi.Output.from_input(POSTGRES_PORT)
+        self.password = pulumi.Output.secret(password)
         self.db_name = args.db_name
         self.engine_version = args.engine_version
         self._register()

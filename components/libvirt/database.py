@@ -157,6 +157,7 @@ class LibvirtDatabase(Database):
         # libvirt's DNS on the stage network resolves domain hostnames.
         self.endpoint = pulumi.Output.from_input(primary)
         self.port = pulumi.Output.from_input(POSTGRES_PORT)
+        self.password = pulumi.Output.secret(password)
         self.db_name = args.db_name
         self.engine_version = args.engine_version
         self._register()
