@@ -83,6 +83,8 @@ class ComputeArgs:
     """Average CPU the group's autoscaling tracks. Default 60."""
     app: AppConnection | None = None
     """The database and bucket the application uses. Default none (nothing wired)."""
+    egress: Sequence[pulumi.Resource] = ()
+    """The network's egress path; instances are created after it (`depends_on`). Default none."""
     sku: str | None = None
     """The target's own instance type in place of `size`, already validated. Default none."""
     tags: Mapping[str, str] | None = None

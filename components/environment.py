@@ -135,6 +135,7 @@ class EnvironmentTemplate(pulumi.ComponentResource):
                         bucket_name=self.storage.bucket_name,
                         bucket_id=self.storage.resource_id,
                     ),
+                    egress=self.network.egress,
                     sku=spec.compute.sku,
                     tags=tags,
                 )

@@ -54,6 +54,9 @@ class Network(pulumi.ComponentResource, ABC):
     private_subnet_ids: pulumi.Output[list[str]]
     public_subnet_ids: pulumi.Output[list[str]]
     private_subnet_cidrs: tuple[str, ...]
+    egress: tuple[pulumi.Resource, ...] = ()
+    """What must exist before a private instance can reach out (NAT gateways and their routes,
+    Cloud NAT): compute waits for it, so first boot does not race the egress path."""
 
     def _register(self) -> None:
         self.register_outputs(
