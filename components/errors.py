@@ -24,11 +24,13 @@ class ConfigIssue:
     fix: str
     stack: str = ""
     """Stack whose config holds the key, where the issue spans several stacks."""
+    namespace: str = CONFIG_NAMESPACE
+    """Config namespace of the key: `stageline`, or a provider's (`aws`, `gcp`, ...)."""
 
     def render(self) -> str:
         where = f"[{self.stack}] " if self.stack else ""
         return (
-            f"{where}{CONFIG_NAMESPACE}:{self.key} = {self.value!r}: {self.problem}.\n"
+            f"{where}{self.namespace}:{self.key} = {self.value!r}: {self.problem}.\n"
             f"    fix: {self.fix}"
         )
 

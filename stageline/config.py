@@ -7,6 +7,10 @@ program reads those values from `pulumi.Config`; offline plans read them from th
 
 from __future__ import annotations
 
+import difflib
+import functools
+import importlib
+import importlib.util
 import json
 import re
 from collections.abc import Mapping
@@ -18,6 +22,7 @@ from components.regions import TARGETS
 from components.spec import (
     TIERS,
     EnvironmentSpec,
+    camel,
     parse_spec,
     validate_spec,
     validate_target_region,
@@ -45,6 +50,10 @@ OBJECT_KEYS = (
 )
 SECRET_KEYS = ("dbPassword",)
 KNOWN_KEYS = SCALAR_KEYS + OBJECT_KEYS + SECRET_KEYS
+ENGINE_NAMESPACE = "pulumi"
+"""The engine's own keys (`pulumi:template`, ...), which no provider SDK declares."""
+CLOSE_MATCH = 0.8
+"""difflib ratio above which an unknown provider key is taken for a typo of a known one."""
 
 
 @dataclass(frozen=True)
@@ -160,21 +169,113 @@ def decode_engine_values(raw: Mapping[str, str]) -> tuple[dict[str, Any], list[C
                         key, text, "not a structured value", f"write {key} as YAML, not a string"
                     )
                 )
+        elif key not in KNOWN_KEYS:
+            # Decoded as the stack file wrote it, so an unknown key's value reads as given.
+            try:
+                values[key] = json.loads(text)
+            except json.JSONDecodeError:
+                values[key] = text
         else:
             values[key] = text
     return values, issues
 
 
-def parse_stage_config(
-    stack: str, values: Mapping[str, Any], secret_keys: frozenset[str] | set[str]
-) -> StageConfig:
-    """Validate one stack's config. `values` are decoded (see decode_engine_values)."""
+def unknown_key_issues(
+    values: Mapping[str, Any], secret_keys: frozenset[str] | set[str] = frozenset()
+) -> list[ConfigIssue]:
+    """Every `stageline:` key the schema does not know: a silently ignored typo could drop data
+    protection (`protectDat`) or a whole section (`netwrok`)."""
     issues: list[ConfigIssue] = []
     for key in values:
-        if key not in KNOWN_KEYS:
-            issues.append(
-                ConfigIssue(key, values[key], "unknown key", f"known keys: {', '.join(KNOWN_KEYS)}")
+        if key in KNOWN_KEYS:
+            continue
+        close = difflib.get_close_matches(str(key), KNOWN_KEYS, n=1)
+        hint = f"did you mean {PROJECT}:{close[0]}? " if close else ""
+        issues.append(
+            ConfigIssue(
+                str(key),
+                "(secret, not shown)" if key in secret_keys else values[key],
+                "unknown key, ignored by stageline",
+                f"{hint}rename or remove it; known keys: {', '.join(KNOWN_KEYS)}",
             )
+        )
+    return issues
+
+
+@functools.cache
+def provider_config_keys(namespace: str) -> frozenset[str] | None:
+    """The config keys the installed SDK of a provider namespace (`aws`, `azure-native`, `gcp`)
+    reads, or None when no SDK for it is installed."""
+    package = f"pulumi_{namespace.replace('-', '_')}"
+    if not re.fullmatch(r"[a-z][a-z0-9-]*", namespace) or importlib.util.find_spec(package) is None:
+        return None
+    try:
+        module = importlib.import_module(f"{package}.config")
+        # Each key is a property of the SDK's generated config module class (snake_case name).
+        exportable = module.vars._ExportableConfig
+    except (ImportError, AttributeError):
+        return None
+    return frozenset(camel(name) for name, v in vars(exportable).items() if isinstance(v, property))
+
+
+def provider_key_issues(other: Mapping[str, Any]) -> list[ConfigIssue]:
+    """Keys of provider namespaces that are clearly typos of a key the provider knows
+    (`aws:regoin`, `gcp:projet`); keys that are merely unfamiliar are left to the provider."""
+    issues: list[ConfigIssue] = []
+    for full_key, value in other.items():
+        namespace, sep, key = full_key.partition(":")
+        if not sep:
+            close = difflib.get_close_matches(namespace, KNOWN_KEYS, n=1)
+            suggestion = close[0] if close else "<key>"
+            issues.append(
+                ConfigIssue(
+                    namespace,
+                    value,
+                    "a config key without a namespace",
+                    f"write it as {PROJECT}:{suggestion}",
+                    namespace="(none)",
+                )
+            )
+            continue
+        if namespace == ENGINE_NAMESPACE:
+            continue
+        if namespace != PROJECT and difflib.get_close_matches(namespace, [PROJECT], cutoff=0.8):
+            issues.append(
+                ConfigIssue(
+                    key,
+                    value,
+                    f"namespace {namespace!r} is not {PROJECT!r}, so stageline ignores it",
+                    f"write {PROJECT}:{key}",
+                    namespace=namespace,
+                )
+            )
+            continue
+        known = provider_config_keys(namespace)
+        if not known or key in known or "." in key:
+            continue
+        close = difflib.get_close_matches(key, known, n=1, cutoff=CLOSE_MATCH)
+        if close:
+            issues.append(
+                ConfigIssue(
+                    key,
+                    value,
+                    f"not a setting of the {namespace} provider, which would ignore it",
+                    f"did you mean {namespace}:{close[0]}?",
+                    namespace=namespace,
+                )
+            )
+    return issues
+
+
+def parse_stage_config(
+    stack: str,
+    values: Mapping[str, Any],
+    secret_keys: frozenset[str] | set[str],
+    other: Mapping[str, Any] | None = None,
+) -> StageConfig:
+    """Validate one stack's config. `values` are decoded (see decode_engine_values); `other`
+    holds the keys of every other namespace with their prefix (`aws:region`)."""
+    issues = unknown_key_issues(values, secret_keys) + provider_key_issues(other or {})
 
     stage = _string(values, "stage", issues)
     if stage is None or not STAGE_NAME.fullmatch(stage):

@@ -5,8 +5,10 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pulumi
+import pulumi.runtime.config
 
 from components.contract import ReleaseManifest, contract_outputs
 from components.environment import EnvironmentArgs, EnvironmentTemplate
@@ -14,7 +16,6 @@ from components.errors import raise_if_any
 from components.targets import preflight_for_target
 from stageline import PROJECT
 from stageline.config import (
-    KNOWN_KEYS,
     SECRET_KEYS,
     StageConfig,
     decode_engine_values,
@@ -23,15 +24,31 @@ from stageline.config import (
 from stageline.graph import load_stage_graph
 from stageline.promotion import read_upstream, resolve_release, upstream_stack_name
 from stageline.revision import template_revision
-from stageline.stack_files import stacks_dir
+from stageline.stack_files import SECRET_PLACEHOLDER, stacks_dir
+
+
+def engine_config() -> dict[str, Any]:
+    """Every config key the engine gave this program, with its namespace prefix.
+
+    An inline (Automation API) program gets its config set in the runtime; a program the
+    language host starts gets it in the PULUMI_CONFIG environment variable. Reading every key,
+    not only the known ones, is what lets a misspelt key be reported instead of ignored.
+    """
+    return {**pulumi.runtime.config.get_config_env(), **pulumi.runtime.config.CONFIG.get()}
 
 
 def load_stage_config() -> StageConfig:
-    """The running stack's `stageline:` config, decoded as the engine delivered it."""
+    """The running stack's config, decoded as the engine delivered it."""
     raw: dict[str, str] = {}
+    other: dict[str, Any] = {}
     secret_keys: set[str] = set()
-    for key in KNOWN_KEYS:
-        full = f"{PROJECT}:{key}"
+    prefix = f"{PROJECT}:"
+    for full in engine_config():
+        if not full.startswith(prefix):
+            secret = pulumi.runtime.is_config_secret(full)
+            other[full] = SECRET_PLACEHOLDER if secret else pulumi.runtime.get_config(full)
+            continue
+        key = full.removeprefix(prefix)
         # The runtime accessor reads the value without Config.get's "secret read as plain" warning.
         value = pulumi.runtime.get_config(full)
         if value is None:
@@ -41,7 +58,7 @@ def load_stage_config() -> StageConfig:
             secret_keys.add(key)
     values, issues = decode_engine_values(raw)
     raise_if_any(issues, f"stack {pulumi.get_stack()!r}")
-    return parse_stage_config(pulumi.get_stack(), values, secret_keys)
+    return parse_stage_config(pulumi.get_stack(), values, secret_keys, other)
 
 
 def with_project_paths(config: StageConfig, root: Path) -> StageConfig:
