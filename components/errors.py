@@ -25,14 +25,13 @@ class ConfigIssue:
     stack: str = ""
     """Stack whose config holds the key, where the issue spans several stacks."""
     namespace: str = CONFIG_NAMESPACE
-    """Config namespace of the key: `stageline`, or a provider's (`aws`, `gcp`, ...)."""
+    """Config namespace of the key: `stageline`, a provider's (`aws`, `gcp`, ...), or empty
+    for a key written without one."""
 
     def render(self) -> str:
         where = f"[{self.stack}] " if self.stack else ""
-        return (
-            f"{where}{self.namespace}:{self.key} = {self.value!r}: {self.problem}.\n"
-            f"    fix: {self.fix}"
-        )
+        full = f"{self.namespace}:{self.key}" if self.namespace else self.key
+        return f"{where}{full} = {self.value!r}: {self.problem}.\n    fix: {self.fix}"
 
 
 class ConfigError(pulumi.RunError):

@@ -233,7 +233,7 @@ def provider_key_issues(other: Mapping[str, Any]) -> list[ConfigIssue]:
                     value,
                     "a config key without a namespace",
                     f"write it as {PROJECT}:{suggestion}",
-                    namespace="(none)",
+                    namespace="",
                 )
             )
             continue
