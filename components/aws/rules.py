@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 from components.aws.sizes import EC2_FAMILIES, RDS_FAMILIES, instance_type_problem
 from components.errors import ConfigIssue
+from components.naming import stack_name_issues
 from components.spec import EnvironmentSpec
 
 # CloudWatch Logs rejects any other retention.
@@ -31,11 +34,44 @@ LOG_RETENTION_DAYS = (
     3288,
     3653,
 )
-RDS_MIN_STORAGE_GB = 20
+RDS_STORAGE_GB = (20, 65536)
+"""What RDS for PostgreSQL allocates on General Purpose (gp3) storage, in GiB."""
+
+AUTONAME_SUFFIX = 8
+"""The "-" and 7 random characters pulumi-aws appends to a logical name."""
+NAMED_CHILDREN: tuple[tuple[str, str, int], ...] = (
+    # (what, the suffix the components add to the stack name, the service's longest name)
+    ("S3 bucket", "-storage-bucket", 63),
+    ("IAM role", "-compute-role", 64),
+    ("RDS instance", "-database-pg", 63),
+)
+"""The auto-named children with the tightest limits (tests/unit/test_bad_input_clouds.py
+plans a stack of MAX_STACK_LENGTH and checks every auto-name against its limit)."""
+MAX_STACK_LENGTH = min(limit - len(suffix) - AUTONAME_SUFFIX for _, suffix, limit in NAMED_CHILDREN)
+# S3 bucket and RDS instance names: lowercase letters, digits and single hyphens, starting with a
+# letter (RDS) and ending with a letter or digit.
+STACK_NAME = re.compile(r"[a-z](?:[a-z0-9]|-(?!-))*[a-z0-9]|[a-z]")
+
+
+def stack_name_problem(stack: str) -> str | None:
+    """Why `stack` cannot prefix AWS resource names, or None when it can."""
+    if not STACK_NAME.fullmatch(stack):
+        return (
+            "S3 bucket and RDS instance names take only lowercase letters, digits and single "
+            "hyphens, starting with a letter"
+        )
+    if len(stack) > MAX_STACK_LENGTH:
+        what, suffix, limit = min(NAMED_CHILDREN, key=lambda c: c[2] - len(c[1]) - AUTONAME_SUFFIX)
+        return (
+            f"{len(stack)} characters make the {what} name {stack}{suffix} plus "
+            f"{AUTONAME_SUFFIX} random characters longer than AWS's {limit}"
+        )
+    return None
 
 
 def validate(spec: EnvironmentSpec, region: str, stack: str) -> list[ConfigIssue]:
-    issues: list[ConfigIssue] = []
+    # Resource names are auto-names prefixed by the stack name.
+    issues = stack_name_issues(stack, stack_name_problem(stack), "AWS", MAX_STACK_LENGTH)
     if spec.network.zone_count < 2:
         issues.append(
             ConfigIssue(
@@ -57,13 +93,15 @@ def validate(spec: EnvironmentSpec, region: str, stack: str) -> list[ConfigIssue
                 f"use {nearest}, or another of {', '.join(map(str, LOG_RETENTION_DAYS))}",
             )
         )
-    if spec.database.storage_gb < RDS_MIN_STORAGE_GB:
+    low, high = RDS_STORAGE_GB
+    if not low <= spec.database.storage_gb <= high:
         issues.append(
             ConfigIssue(
                 "database.storageGb",
                 spec.database.storage_gb,
-                f"RDS PostgreSQL needs at least {RDS_MIN_STORAGE_GB} GiB",
-                f"set database.storageGb to {RDS_MIN_STORAGE_GB} or more",
+                f"RDS for PostgreSQL on gp3 storage allocates {low} to {high} GiB",
+                f"set database.storageGb to {min(max(spec.database.storage_gb, low), high)} "
+                f"(within {low}..{high}) on aws",
             )
         )
     return issues + _validate_overrides(spec)

@@ -13,7 +13,8 @@ from components.spec import EnvironmentSpec
 
 LOG_RETENTION_DAYS = (1, 3650)
 """What a Cloud Logging bucket keeps."""
-SQL_MIN_STORAGE_GB = 10
+SQL_STORAGE_GB = (10, 65536)
+"""What a Cloud SQL instance's disk holds: 10 GB to 64 TB."""
 
 
 def validate(spec: EnvironmentSpec, region: str, stack: str) -> list[ConfigIssue]:
@@ -54,13 +55,15 @@ def validate(spec: EnvironmentSpec, region: str, stack: str) -> list[ConfigIssue
                 "use e.g. shop-prod-pg, or remove database.instanceName to derive one",
             )
         )
-    if spec.database.storage_gb < SQL_MIN_STORAGE_GB:
+    low, high = SQL_STORAGE_GB
+    if not low <= spec.database.storage_gb <= high:
         issues.append(
             ConfigIssue(
                 "database.storageGb",
                 spec.database.storage_gb,
-                f"Cloud SQL disks start at {SQL_MIN_STORAGE_GB} GB",
-                f"set database.storageGb to {SQL_MIN_STORAGE_GB} or more on gcp",
+                f"a Cloud SQL disk holds {low} GB to {high} GB (64 TB)",
+                f"set database.storageGb to {min(max(spec.database.storage_gb, low), high)} "
+                f"(within {low}..{high}) on gcp",
             )
         )
     if spec.storage.account_name is not None:

@@ -6,6 +6,7 @@ under mocks; the error must name the key, the value and a fix, and only the stac
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -13,10 +14,12 @@ from typing import Any
 import pytest
 import yaml
 
+from components.aws.rules import AUTONAME_SUFFIX as AWS_AUTONAME_SUFFIX
+from components.aws.rules import MAX_STACK_LENGTH as AWS_MAX_STACK
 from components.azure.naming import MAX_STACK_LENGTH as AZURE_MAX_STACK
 from components.errors import ConfigError
 from components.gcp.naming import MAX_STACK_LENGTH as GCP_MAX_STACK
-from tests.conftest import edit_stack_file
+from tests.conftest import edit_stack_file, plan_folder
 from tests.unit.test_bad_input import STACK_ONLY, run_program_alone
 
 AZ = "sandbox-azure"
@@ -84,6 +87,13 @@ CASES: list[tuple[str, str, dict[str, Any], str, str]] = [
         {"observability.logRetentionDays": 7},
         "stageline:observability.logRetentionDays",
         "= 7",
+    ),
+    (
+        "azure: storage above Flexible Server's 32 TiB disk",
+        AZ,
+        {"database.storageGb": 32768},
+        "stageline:database.storageGb",
+        "= 32768",
     ),
     (
         "azure: a GCP-only override",
@@ -158,7 +168,28 @@ CASES: list[tuple[str, str, dict[str, Any], str, str]] = [
         "stageline:storage.accountName",
         "'acmeshop01'",
     ),
+    (
+        "gcp: storage above Cloud SQL's 64 TB",
+        GC,
+        {"database.storageGb": 65537},
+        "stageline:database.storageGb",
+        "= 65537",
+    ),
     # --- aws, for symmetry ---------------------------------------------------------------------
+    (
+        "aws: storage above RDS gp3's 64 TiB",
+        "qa",
+        {"database.storageGb": 999999999},
+        "stageline:database.storageGb",
+        "= 999999999",
+    ),
+    (
+        "aws: storage just above RDS gp3's 65536 GiB",
+        "qa",
+        {"database.storageGb": 65537},
+        "stageline:database.storageGb",
+        "= 65537",
+    ),
     (
         "aws: unknown instance family",
         "qa",
@@ -217,7 +248,9 @@ def _copy_stack(folder: Path, stage: str, stack: str, edits: dict[str, Any] | No
 
 
 @pytest.mark.parametrize(
-    ("stage", "limit"), [(AZ, AZURE_MAX_STACK), (GC, GCP_MAX_STACK)], ids=["azure", "gcp"]
+    ("stage", "limit"),
+    [(AZ, AZURE_MAX_STACK), (GC, GCP_MAX_STACK), ("ci", AWS_MAX_STACK)],
+    ids=["azure", "gcp", "aws"],
 )
 def test_a_stack_name_too_long_for_the_cloud_is_rejected(
     stacks_copy: Path, stage: str, limit: int
@@ -229,11 +262,15 @@ def test_a_stack_name_too_long_for_the_cloud_is_rejected(
     assert f"at most {limit}" in message, message
 
 
-@pytest.mark.parametrize("stage", [AZ, GC], ids=["azure", "gcp"])
+@pytest.mark.parametrize(
+    ("stage", "suffix"),
+    [(AZ, "PR_7"), (GC, "PR_7"), ("ci", "PR7"), ("ci", "pr_7"), ("ci", "-7")],
+    ids=["azure", "gcp", "aws: capitals", "aws: underscore", "aws: double hyphen"],
+)
 def test_a_stack_name_breaking_the_cloud_naming_rules_is_rejected(
-    stacks_copy: Path, stage: str
+    stacks_copy: Path, stage: str, suffix: str
 ) -> None:
-    stack = f"{stage}-PR_7"
+    stack = f"{stage}-{suffix}"
     _copy_stack(stacks_copy, stage, stack)
     assert_rejected_before_any_resource(stacks_copy, stack, "stageline:stage", f"'{stack}'")
 
@@ -261,3 +298,41 @@ def test_every_problem_on_a_cloud_is_reported_at_once(stacks_copy: Path) -> None
     assert isinstance(plan.error, ConfigError), plan.error
     keys = {issue.key for issue in plan.error.issues}
     assert {"compute.sku", "storage.accountName", "observability.logRetentionDays"} <= keys, keys
+
+
+# Longest physical names AWS accepts for the auto-named types stageline registers.
+AWS_NAME_LIMITS = {
+    "aws:s3/bucket:Bucket": 63,
+    "aws:iam/role:Role": 64,
+    "aws:rds/instance:Instance": 63,
+    "aws:iam/instanceProfile:InstanceProfile": 128,
+    "aws:ec2/launchTemplate:LaunchTemplate": 128,
+    "aws:lb/loadBalancer:LoadBalancer": 32,
+    "aws:lb/targetGroup:TargetGroup": 32,
+}
+AWS_LOWERCASE_ONLY = {"aws:s3/bucket:Bucket", "aws:rds/instance:Instance"}
+AWS_EXPLICIT_NAMES = {"bucket", "identifier", "name"}
+
+
+def test_the_longest_allowed_stack_name_fits_every_aws_name(stacks_copy: Path) -> None:
+    """MAX_STACK_LENGTH is derived from the children's suffixes: plan a stack that long and
+    check every auto-name stageline really registers, plus pulumi-aws's 8 random characters."""
+    stack = "ci-" + "x" * (AWS_MAX_STACK - len("ci-"))
+    _copy_stack(stacks_copy, "ci", stack)
+    plan = next(p for p in plan_folder(stacks_copy, [stack]) if p.stack == stack)
+    assert plan.ok, plan.error
+    named = [r for r in plan.resources if r.custom and r.type in AWS_NAME_LIMITS]
+    assert {"aws:s3/bucket:Bucket", "aws:iam/role:Role", "aws:rds/instance:Instance"} <= {
+        r.type for r in named
+    }
+    longest = 0
+    for r in named:
+        if AWS_EXPLICIT_NAMES & set(r.inputs):
+            continue
+        physical = r.name + "-" + "a" * (AWS_AUTONAME_SUFFIX - 1)
+        longest = max(longest, len(physical) - AWS_NAME_LIMITS[r.type])
+        assert len(physical) <= AWS_NAME_LIMITS[r.type], f"{r.urn}: {len(physical)}"
+        if r.type in AWS_LOWERCASE_ONLY:
+            assert re.fullmatch(r"[a-z][a-z0-9-]*", physical), r.urn
+    # Tight: one character more would not fit the strictest child.
+    assert longest == 0, longest
