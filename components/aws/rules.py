@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from components.aws.sizes import EC2_FAMILIES, RDS_FAMILIES, instance_type_problem
+from components.aws.sizes import EC2_SIZES, RDS_SIZES, instance_type_problem, nearest_type
 from components.errors import ConfigIssue
 from components.naming import stack_name_issues
 from components.spec import EnvironmentSpec
@@ -110,19 +110,21 @@ def validate(spec: EnvironmentSpec, region: str, stack: str) -> list[ConfigIssue
 def _validate_overrides(spec: EnvironmentSpec) -> list[ConfigIssue]:
     issues: list[ConfigIssue] = []
     checks = [
-        ("compute.sku", spec.compute.sku, "", EC2_FAMILIES, "EC2 instance type", "m6i.large"),
-        ("database.sku", spec.database.sku, "db.", RDS_FAMILIES, "RDS class", "db.m6g.large"),
+        ("compute.sku", spec.compute.sku, "", EC2_SIZES, "EC2 instance type", "m6i.large"),
+        ("database.sku", spec.database.sku, "db.", RDS_SIZES, "RDS class", "db.m6g.large"),
     ]
-    for key, value, prefix, families, what, example in checks:
-        problem = instance_type_problem(value, prefix, families) if value is not None else None
+    for key, value, prefix, sizes, what, example in checks:
+        problem = instance_type_problem(value, prefix, sizes) if value is not None else None
         if problem:
+            close = nearest_type(str(value), prefix, sizes)
+            hint = f"did you mean {close}? " if close else f"use e.g. {example}; "
+            families = ", ".join(sorted(sizes))
             issues.append(
                 ConfigIssue(
                     key,
                     value,
                     f"not an {what} stageline knows ({problem})",
-                    f"use e.g. {example} (families: {', '.join(sorted(families))}), or remove "
-                    f"{key} to use {key.split('.')[0]}.size",
+                    f"{hint}families: {families}; or remove {key} to use {key.split('.')[0]}.size",
                 )
             )
     # Overrides another target reads would be ignored here; say so instead.

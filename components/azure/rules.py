@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import difflib
+
 from components.azure.naming import MAX_STACK_LENGTH, STORAGE_ACCOUNT_NAME, stack_name_problem
 from components.azure.sizes import (
     POSTGRES_SKUS,
     POSTGRES_STORAGE_GB,
+    POSTGRES_TIERS,
     VM_CATALOGUE,
     postgres_tier,
 )
@@ -19,6 +22,11 @@ BACKUP_RETENTION_DAYS = (7, 35)
 """Flexible Server always keeps backups, for 7 to 35 days."""
 
 
+def _did_you_mean(value: str, catalogue: frozenset[str]) -> str:
+    close = difflib.get_close_matches(value, sorted(catalogue), n=1)
+    return f"did you mean {close[0]}? " if close else ""
+
+
 def validate(spec: EnvironmentSpec, region: str, stack: str) -> list[ConfigIssue]:
     # Most resource names are auto-names prefixed by the stack name.
     issues = stack_name_issues(stack, stack_name_problem(stack), "Azure", MAX_STACK_LENGTH)
@@ -30,7 +38,8 @@ def validate(spec: EnvironmentSpec, region: str, stack: str) -> list[ConfigIssue
                 "compute.sku",
                 compute_sku,
                 "not an Azure VM size stageline knows",
-                "use a size such as Standard_B2s, Standard_D2s_v5, Standard_D4as_v5 or "
+                _did_you_mean(compute_sku, VM_CATALOGUE)
+                + "use a size such as Standard_B2s, Standard_D2s_v5, Standard_D4as_v5 or "
                 "Standard_E4s_v5 (B, Dsv5, Dasv5, Ddsv5, Esv5, Easv5, Fsv2 families), or remove "
                 "compute.sku to use compute.size",
             )
@@ -43,7 +52,8 @@ def validate(spec: EnvironmentSpec, region: str, stack: str) -> list[ConfigIssue
                 "database.sku",
                 db_sku,
                 "not an Azure Database for PostgreSQL Flexible Server SKU stageline knows",
-                "use a SKU such as Standard_B2s (Burstable), Standard_D2ds_v5 (General "
+                _did_you_mean(db_sku, frozenset().union(*POSTGRES_TIERS.values()))
+                + "use a SKU such as Standard_B2s (Burstable), Standard_D2ds_v5 (General "
                 "Purpose) or Standard_E4ds_v5 (Memory Optimized), or remove database.sku to use "
                 "database.size",
             )

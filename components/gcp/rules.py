@@ -7,7 +7,7 @@ import ipaddress
 from components.errors import ConfigIssue
 from components.gcp.addressing import MIN_SERVICE_RANGE_PREFIX, service_range
 from components.gcp.naming import MAX_STACK_LENGTH, is_rfc1035, stack_name_problem
-from components.gcp.sizes import MACHINE_CATALOGUE, sql_tier_problem
+from components.gcp.sizes import MACHINE_CATALOGUE, nearest_machine_type, sql_tier_problem
 from components.naming import stack_name_issues
 from components.spec import EnvironmentSpec
 
@@ -23,12 +23,14 @@ def validate(spec: EnvironmentSpec, region: str, stack: str) -> list[ConfigIssue
 
     machine = spec.compute.sku
     if machine is not None and machine not in MACHINE_CATALOGUE:
+        close = nearest_machine_type(str(machine))
         issues.append(
             ConfigIssue(
                 "compute.sku",
                 machine,
                 "not a GCE machine type stageline knows",
-                "use a type such as e2-small, n2-standard-4, n2d-highmem-8 or c3-standard-8 "
+                (f"did you mean {close}? " if close else "")
+                + "use a type such as e2-small, n2-standard-4, n2d-highmem-8 or c3-standard-8 "
                 "(e2, n1, n2, n2d, n4, c3, t2d families), or remove compute.sku to use "
                 "compute.size",
             )

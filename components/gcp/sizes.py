@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 
 MACHINE_TYPES: dict[str, str] = {
@@ -22,27 +23,60 @@ SQL_TIERS: dict[str, str] = {
 }
 
 
-def _shapes(family: str, kinds: tuple[str, ...], vcpus: tuple[int, ...]) -> set[str]:
-    return {f"{family}-{kind}-{n}" for kind in kinds for n in vcpus}
+def _shapes(family: str, kind: str, vcpus: tuple[int, ...]) -> set[str]:
+    return {f"{family}-{kind}-{n}" for n in vcpus}
 
 
-_ALL_KINDS = ("standard", "highmem", "highcpu")
+_E2 = (2, 4, 8, 16, 32)
+_N2 = (2, 4, 8, 16, 32, 48, 64, 80, 96, 128)
+_N2D = (2, 4, 8, 16, 32, 48, 64, 80, 96, 128, 224)
+_N4 = (2, 4, 8, 16, 32, 48, 64, 80)
+_C3 = (4, 8, 22, 44, 88, 176)
+_N1 = (2, 4, 8, 16, 32, 64, 96)
+# Each family and kind with the vCPU counts GCE offers for it: e2-highmem stops at 16, n2-highcpu
+# and n2d-highmem at 96, and n1 has 1 vCPU only as n1-standard-1 (n1-highcpu-1 does not exist).
 MACHINE_CATALOGUE: frozenset[str] = frozenset(
     {"e2-micro", "e2-small", "e2-medium"}
-    | _shapes("e2", _ALL_KINDS, (2, 4, 8, 16, 32))
-    | _shapes("n2", _ALL_KINDS, (2, 4, 8, 16, 32, 48, 64, 80, 96, 128))
-    | _shapes("n2d", _ALL_KINDS, (2, 4, 8, 16, 32, 48, 64, 80, 96, 128, 224))
-    | _shapes("n4", _ALL_KINDS, (2, 4, 8, 16, 32, 48, 64, 80))
-    | _shapes("c3", _ALL_KINDS, (4, 8, 22, 44, 88, 176))
-    | _shapes("t2d", ("standard",), (1, 2, 4, 8, 16, 32, 48, 60))
-    | _shapes("n1", _ALL_KINDS, (1, 2, 4, 8, 16, 32, 64, 96))
+    | _shapes("e2", "standard", _E2)
+    | _shapes("e2", "highmem", _E2[:-1])
+    | _shapes("e2", "highcpu", _E2)
+    | _shapes("n2", "standard", _N2)
+    | _shapes("n2", "highmem", _N2)
+    | _shapes("n2", "highcpu", _N2[:-1])
+    | _shapes("n2d", "standard", _N2D)
+    | _shapes("n2d", "highmem", _N2D[:-2])
+    | _shapes("n2d", "highcpu", _N2D)
+    | _shapes("n4", "standard", _N4)
+    | _shapes("n4", "highmem", _N4)
+    | _shapes("n4", "highcpu", _N4)
+    | _shapes("c3", "standard", _C3)
+    | _shapes("c3", "highmem", _C3)
+    | _shapes("c3", "highcpu", _C3)
+    | _shapes("t2d", "standard", (1, 2, 4, 8, 16, 32, 48, 60))
+    | _shapes("n1", "standard", (1, *_N1))
+    | _shapes("n1", "highmem", _N1)
+    | _shapes("n1", "highcpu", _N1)
 )
 """Machine types the instance template accepts (predefined shapes of the common families)."""
+
+
+def nearest_machine_type(value: str) -> str | None:
+    """The machine type closest to `value`: the nearest vCPU count of the same family and kind
+    (n1-highcpu-1 -> n1-highcpu-2), else the closest spelling in the catalogue."""
+    shape, _, count = value.rpartition("-")
+    same = [m for m in MACHINE_CATALOGUE if m.rpartition("-")[0] == shape]
+    if same and count.isdigit():
+        return min(same, key=lambda m: (abs(int(m.rpartition("-")[2]) - int(count)), m))
+    close = difflib.get_close_matches(value, sorted(MACHINE_CATALOGUE), n=1)
+    return close[0] if close else None
+
 
 SHARED_CORE_TIERS = frozenset({"db-f1-micro", "db-g1-small"})
 _CUSTOM_TIER = re.compile(r"db-custom-(\d+)-(\d+)")
 MEMORY_PER_VCPU_MB = (922, 6656)
 """Cloud SQL Enterprise: 0.9 to 6.5 GB per vCPU, in multiples of 256 MB."""
+MIN_MEMORY_MB = 3840
+"""And never under 3.75 GB, whatever the vCPU count."""
 
 
 def sql_tier_problem(tier: str) -> str | None:
@@ -59,10 +93,7 @@ def sql_tier_problem(tier: str) -> str | None:
     vcpus, memory = int(match[1]), int(match[2])
     if vcpus != 1 and (vcpus % 2 or not 2 <= vcpus <= 96):
         return f"{vcpus} vCPUs: use 1 or an even number from 2 to 96"
-    low, high = MEMORY_PER_VCPU_MB
-    if memory % 256 or not low * vcpus <= memory <= high * vcpus:
-        return (
-            f"{memory} MB for {vcpus} vCPUs: use a multiple of 256 MB from "
-            f"{low * vcpus} to {high * vcpus}"
-        )
+    low, high = max(MEMORY_PER_VCPU_MB[0] * vcpus, MIN_MEMORY_MB), MEMORY_PER_VCPU_MB[1] * vcpus
+    if memory % 256 or not low <= memory <= high:
+        return f"{memory} MB for {vcpus} vCPUs: use a multiple of 256 MB from {low} to {high}"
     return None
