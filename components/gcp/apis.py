@@ -23,7 +23,7 @@ APIS: tuple[str, ...] = (
     "secretmanager.googleapis.com",  # the database password
 )
 """Not listed: serviceusage and cloudresourcemanager, which must already be on to enable any
-service (Google turns them on in new projects; README, "Accounts")."""
+service (Google turns them on in new projects; README, "What the GCP target builds")."""
 
 
 def short_name(api: str) -> str:
