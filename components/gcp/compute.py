@@ -1,27 +1,35 @@
 """An instance template and a regional managed instance group running the release artifact in
-the private tier, with an autoscaler."""
+the private tier, with an autoscaler, a dedicated service account and the application's
+database password in Secret Manager."""
 
 from __future__ import annotations
 
-import shlex
+import hashlib
+import re
 from dataclasses import dataclass
 
 import pulumi
-from pulumi_gcp import compute
+from pulumi_gcp import compute, projects, secretmanager, serviceaccount, storage
 
-from components.compute import Compute, ComputeArgs
+from components.compute import AppConnection, Compute, ComputeArgs, app_environment
+from components.gcp.boot import startup_script
+from components.gcp.machines import boot_disk_type, boot_image
 from components.gcp.naming import APP_TAG, labels
 from components.gcp.sizes import MACHINE_TYPES
 
-# Container-Optimized OS: docker preinstalled, read-only root, patched by the image family.
-IMAGE = "projects/cos-cloud/global/images/family/cos-stable"
-# Only what the instances need: shipping logs and metrics.
-SCOPES = [
-    "https://www.googleapis.com/auth/logging.write",
-    "https://www.googleapis.com/auth/monitoring.write",
-]
-# A regional group surges zone by zone: GCP wants 0 or at least its zone count (3 by default).
-MAX_SURGE = 3
+# The service account's roles decide what the instances may do; the scope only lets its token
+# reach every API (Google's advice for service accounts with IAM roles). Secret Manager and
+# Cloud Storage refuse a token scoped to logging and monitoring alone.
+SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
+# What the instances write besides the app's own data: container logs (gcplogs) and metrics.
+PROJECT_ROLES = ("roles/logging.logWriter", "roles/monitoring.metricWriter")
+SECRET_ROLE = "roles/secretmanager.secretAccessor"
+BUCKET_ROLE = "roles/storage.objectAdmin"
+# A regional group surges zone by zone: GCP wants 0 or at least the number of zones it spans,
+# which is every zone of the region (up to 4, e.g. us-central1).
+MAX_SURGE = 4
+BOOT_DISK_GB = 20
+_ACCOUNT_ID_MAX = 30
 
 
 @dataclass(frozen=True)
@@ -30,23 +38,25 @@ class GcpComputeArgs(ComputeArgs):
     """GCE machine type in place of the size class, e.g. n2d-standard-4. Default: from `size`."""
 
 
-def startup_script(artifact: str, app_port: int) -> str:
-    """Runs the release's container image; its output goes to Cloud Logging."""
-    return "\n".join(
-        [
-            "#!/bin/bash",
-            "set -euo pipefail",
-            # The script runs on every boot; the container from the last one already restarts.
-            "docker rm -f app 2>/dev/null || true",
-            f"docker run -d --name app --restart=always --log-driver=gcplogs "
-            f"-p {app_port}:{app_port} "
-            f"-e PORT={app_port} {shlex.quote(artifact)}",
-        ]
-    )
+def service_account_id(name: str) -> str:
+    """A service account id (6-30 characters, RFC 1035) derived from the component name.
+
+    Names start with the stack name, which may be longer than 30; a digest of the whole name
+    keeps two stages that share a long prefix apart.
+    """
+    digest = hashlib.sha256(name.encode()).hexdigest()[:6]
+    stem = re.sub(r"[^a-z0-9-]", "-", name.lower())[: _ACCOUNT_ID_MAX - len(digest) - 1]
+    stem = stem.rstrip("-")
+    if not stem[:1].isalpha():
+        stem = f"sl-{stem}"[: _ACCOUNT_ID_MAX - len(digest) - 1].rstrip("-")
+    return f"{stem}-{digest}"
 
 
 class GcpCompute(Compute):
     firewall: compute.Firewall
+    account: serviceaccount.Account
+    secret: secretmanager.Secret | None
+    secret_version: secretmanager.SecretVersion | None
     template: compute.InstanceTemplate
     group: compute.RegionInstanceGroupManager
     autoscaler: compute.RegionAutoscaler
@@ -70,24 +80,60 @@ class GcpCompute(Compute):
             target_tags=[APP_TAG],
             opts=mine,
         )
+
+        # The instances' own identity: the default compute account has Editor on the project.
+        self.account = serviceaccount.Account(
+            f"{name}-sa",
+            account_id=service_account_id(name),
+            display_name=f"stageline {name} instances",
+            opts=mine,
+        )
+        member = pulumi.Output.concat("serviceAccount:", self.account.email)
+        account_child = pulumi.ResourceOptions(parent=self.account)
+        grants: list[pulumi.Resource] = [
+            projects.IAMMember(
+                f"{name}-{role.rsplit('.', 1)[-1].lower()}",
+                project=self.account.project,
+                role=role,
+                member=member,
+                opts=account_child,
+            )
+            for role in PROJECT_ROLES
+        ]
+
+        self.secret = self.secret_version = None
+        secret_version_name: pulumi.Output[str | None] = pulumi.Output.from_input(None)
+        environment: pulumi.Output[dict[str, str]] = pulumi.Output.from_input(
+            {"PORT": str(args.app_port)}
+        )
+        if args.app is not None:
+            grants += self._wire_app(name, args.app, member, labels(args.tags))
+            assert self.secret_version is not None
+            secret_version_name = self.secret_version.name
+            environment = _environment(args.app_port, args.app)
+
+        script = pulumi.Output.all(environment, secret_version_name).apply(
+            lambda values: startup_script(args.artifact, args.app_port, values[0], values[1])
+        )
         self.template = compute.InstanceTemplate(
             f"{name}-template",
             machine_type=machine_type,
             disks=[
                 {
-                    "source_image": IMAGE,
+                    "source_image": boot_image(machine_type),
                     "boot": True,
                     "auto_delete": True,
-                    "disk_size_gb": 20,
-                    "disk_type": "pd-balanced",
+                    "disk_size_gb": BOOT_DISK_GB,
+                    # The newest series (n4, c4, …) attach Hyperdisk only.
+                    "disk_type": boot_disk_type(machine_type),
                 }
             ],
             # No access config: no external IP; egress goes through Cloud NAT.
             network_interfaces=[{"subnetwork": subnet_ids.apply(lambda ids: ids[0])}],
             # Project-wide SSH keys would let whoever holds one into every instance.
             metadata={"block-project-ssh-keys": "TRUE", "google-logging-enabled": "true"},
-            metadata_startup_script=startup_script(args.artifact, args.app_port),
-            service_account={"scopes": SCOPES},
+            metadata_startup_script=script,
+            service_account={"email": self.account.email, "scopes": SCOPES},
             shielded_instance_config={
                 "enable_secure_boot": True,
                 "enable_vtpm": True,
@@ -111,7 +157,9 @@ class GcpCompute(Compute):
                 "max_unavailable_fixed": 0,
             },
             wait_for_instances=False,
-            opts=mine,
+            # First boot pulls the release through Cloud NAT and reads the password with the
+            # account's grants: the instances are created once both exist.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.egress, *grants]),
         )
         self.autoscaler = compute.RegionAutoscaler(
             f"{name}-autoscaler",
@@ -120,10 +168,56 @@ class GcpCompute(Compute):
                 "min_replicas": args.min_count,
                 "max_replicas": args.max_count,
                 "cooldown_period": 120,
-                "cpu_utilization": {"target": 0.6},
+                "cpu_utilization": {"target": args.target_cpu_percent / 100},
             },
             opts=pulumi.ResourceOptions(parent=self.group),
         )
 
         self.group_name = self.group.base_instance_name
         self._register()
+
+    def _wire_app(
+        self, name: str, app: AppConnection, member: pulumi.Output[str], tags: dict[str, str]
+    ) -> list[pulumi.Resource]:
+        """The password in Secret Manager, and the account's grants on it and on the bucket."""
+        self.secret = secretmanager.Secret(
+            f"{name}-db-password",
+            secret_id=f"{name}-db-password",
+            replication={"auto": {}},
+            labels=tags,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        secret_child = pulumi.ResourceOptions(parent=self.secret)
+        self.secret_version = secretmanager.SecretVersion(
+            f"{name}-db-password-version",
+            secret=self.secret.id,
+            secret_data=pulumi.Output.secret(app.database_password),
+            opts=secret_child,
+        )
+        return [
+            # Only this secret, not every secret in the project.
+            secretmanager.SecretIamMember(
+                f"{name}-secret-access",
+                secret_id=self.secret.id,
+                role=SECRET_ROLE,
+                member=member,
+                opts=secret_child,
+            ),
+            # Only the stage's own bucket.
+            storage.BucketIAMMember(
+                f"{name}-bucket-access",
+                bucket=app.bucket_name,
+                role=BUCKET_ROLE,
+                member=member,
+                opts=pulumi.ResourceOptions(parent=self.account),
+            ),
+            self.secret_version,
+        ]
+
+
+def _environment(app_port: int, app: AppConnection) -> pulumi.Output[dict[str, str]]:
+    return pulumi.Output.all(app.database_host, app.database_port, app.bucket_name).apply(
+        lambda v: app_environment(
+            app_port, str(v[0]), int(v[1]), app.database_name, app.database_user, str(v[2])
+        )
+    )

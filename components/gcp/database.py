@@ -86,10 +86,14 @@ class GcpDatabase(Database):
             ),
         )
         child = pulumi.ResourceOptions(parent=self.instance)
+        # PostgreSQL refuses to drop a database that has connections, or a role that owns
+        # objects (the application's tables): deleting them first would fail every destroy.
+        # They go with the instance instead.
         sql.Database(
             f"{name}-db",
             instance=self.instance.name,
             name=args.db_name,
+            deletion_policy="ABANDON",
             opts=pulumi.ResourceOptions(
                 parent=self.instance, protect=args.protect, retain_on_delete=args.protect
             ),
@@ -99,6 +103,7 @@ class GcpDatabase(Database):
             instance=self.instance.name,
             name=ADMIN_USER,
             password=pulumi.Output.secret(password),
+            deletion_policy="ABANDON",
             opts=child,
         )
 

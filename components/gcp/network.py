@@ -104,6 +104,7 @@ class GcpNetwork(Network):
         )
 
         self.nat = None
+        self.egress = ()
         if args.nat != "none":
             # Cloud NAT is a regional managed service, highly available on its own: `single`
             # and `per-zone` both mean one gateway for the private tier.
@@ -120,6 +121,7 @@ class GcpNetwork(Network):
                 log_config={"enable": True, "filter": "ERRORS_ONLY"},
                 opts=pulumi.ResourceOptions(parent=router),
             )
+            self.egress = (router, self.nat)
 
         # Cloud SQL joins the VPC through the service connection; resolving the network ID only
         # once it exists makes the database (and compute) wait for a finished network.

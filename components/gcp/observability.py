@@ -4,6 +4,7 @@ into it, and alert policies on compute CPU, database CPU and database disk."""
 from __future__ import annotations
 
 import pulumi
+import pulumi_random as random
 from pulumi_gcp import logging, monitoring
 
 from components.gcp.context import provider_region
@@ -11,6 +12,23 @@ from components.gcp.naming import labels
 from components.observability import Observability, ObservabilityArgs
 
 DATABASE_DISK_ALERT_RATIO = 0.9
+DOCKER_LOG_ID = "gcplogs-docker-driver"
+"""The log docker's gcplogs driver writes every container's output to."""
+
+
+def app_log_filter(project: str, group: str) -> str:
+    """The entries docker's gcplogs driver writes for the group's instances.
+
+    The driver sends to the log `gcplogs-docker-driver` with the `gce_instance` resource (labels
+    instance_id and zone only) and puts the instance's name in the payload; it sets no
+    `compute.googleapis.com/resource_name` label. Instance names are the group's base name, "-"
+    and 4 characters, so another group whose name merely starts with this one's is left out.
+    """
+    return (
+        f'logName="projects/{project}/logs/{DOCKER_LOG_ID}" AND '
+        'resource.type="gce_instance" AND '
+        f'jsonPayload.instance.name=~"^{group}-[a-z0-9]{{4}}$"'
+    )
 
 
 def _threshold(filter_: pulumi.Input[str], threshold: float, title: str) -> dict[str, object]:
@@ -42,11 +60,16 @@ class GcpObservability(Observability):
         # the stage actually runs in.
         project = database_id.apply(lambda i: i.split(":", 1)[0])
 
+        # A deleted log bucket keeps its id for 7 days: each bucket gets a suffix of its own,
+        # kept across updates, so that a stage destroyed and brought up again gets a new one.
+        suffix = random.RandomString(
+            f"{name}-logs-suffix", length=6, special=False, upper=False, opts=mine
+        )
         self.log_bucket = logging.ProjectBucketConfig(
             f"{name}-logs",
             project=project,
             location=provider_region(self) or "global",
-            bucket_id=f"{name}-logs",
+            bucket_id=pulumi.Output.concat(name, "-logs-", suffix.result),
             retention_days=args.log_retention_days,
             description=f"stageline {name}: application logs",
             opts=mine,
@@ -56,12 +79,7 @@ class GcpObservability(Observability):
             project=project,
             destination=pulumi.Output.concat("logging.googleapis.com/", self.log_bucket.name),
             # The group's instances are named after it (see GcpCompute).
-            filter=group.apply(
-                lambda g: (
-                    'resource.type="gce_instance" AND '
-                    f'labels."compute.googleapis.com/resource_name"=~"^{g}-"'
-                )
-            ),
+            filter=pulumi.Output.all(project, group).apply(lambda v: app_log_filter(v[0], v[1])),
             unique_writer_identity=True,
             opts=pulumi.ResourceOptions(parent=self.log_bucket),
         )

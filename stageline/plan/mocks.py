@@ -44,6 +44,11 @@ _COMPUTED: dict[str, Any] = {
         "selfLink": f"https://www.googleapis.com/storage/v1/b/{name}",
         "url": f"gs://{name}",
     },
+    "gcp:serviceaccount/account:Account": lambda name: {
+        "project": "mock-project",
+        "email": f"{name}@mock-project.iam.gserviceaccount.com",
+        "member": f"serviceAccount:{name}@mock-project.iam.gserviceaccount.com",
+    },
     "gcp:logging/projectBucketConfig:ProjectBucketConfig": lambda name: {
         "name": f"projects/mock-project/locations/global/buckets/{name}",
     },

@@ -1,0 +1,98 @@
+"""The instances' startup script: fetch the database password, write the application's
+environment file, pull the release (retried) and run it. Imports no GCP SDK.
+
+Container-Optimized OS mounts its root read-only; /etc is writable but stateless (rebuilt at
+every boot), which suits a file holding a password: the script writes it anew on each boot, and
+nothing of it reaches the stateful disk.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import shlex
+from collections.abc import Mapping
+
+from components.compute import APP_ENV_DATABASE_PASSWORD, APP_ENV_FILE
+
+METADATA_TOKEN_URL = (
+    "http://metadata.google.internal/computeMetadata/v1/instance/service-accounts/default/token"
+)
+SECRET_MANAGER_API = "https://secretmanager.googleapis.com/v1"
+RETRY_ATTEMPTS = 10
+"""Bounded: 2, 4, 8 … seconds between attempts, at most 60, about five minutes in all."""
+MAX_BACKOFF_SECONDS = 60
+
+_RETRY = f"""\
+retry() {{
+  local attempts=$1 delay=2 i
+  shift
+  for ((i = 1; i <= attempts; i++)); do
+    if "$@"; then return 0; fi
+    echo "stageline: attempt $i of $attempts failed: $1" >&2
+    if ((i < attempts)); then sleep "$delay"; fi
+    delay=$((delay * 2 > {MAX_BACKOFF_SECONDS} ? {MAX_BACKOFF_SECONDS} : delay * 2))
+  done
+  return 1
+}}"""
+
+# Neither jq nor python is on Container-Optimized OS: the two JSON fields are cut out with sed.
+_FETCH = f"""\
+fetch_password() {{
+  local token body data
+  token=$(curl -sSf -H 'Metadata-Flavor: Google' {METADATA_TOKEN_URL} \\
+    | tr -d ' \\n' | sed -n 's/.*"access_token":"\\([^"]*\\)".*/\\1/p') || return 1
+  [ -n "$token" ] || return 1
+  body=$(curl -sSf -H "Authorization: Bearer $token" \\
+    "{SECRET_MANAGER_API}/$SECRET_VERSION:access") || return 1
+  data=$(printf '%s' "$body" | tr -d ' \\n' | sed -n 's/.*"data":"\\([^"]*\\)".*/\\1/p')
+  [ -n "$data" ] || return 1
+  DB_PASSWORD=$(printf '%s' "$data" | base64 -d) || return 1
+}}"""
+
+
+def startup_script(
+    artifact: str,
+    app_port: int,
+    environment: Mapping[str, str],
+    secret_version: str | None,
+    env_file: str = APP_ENV_FILE,
+) -> str:
+    """The script for `artifact`, with `environment` (no secret in it) in APP_ENV_FILE.
+
+    `secret_version` is the Secret Manager version (`projects/…/secrets/…/versions/N`) that holds
+    the database password; the script reads it with the instance's service account at boot, so
+    the password is never in the instance's metadata. None: no password to fetch. `env_file`
+    is APP_ENV_FILE except in tests that run the script.
+    """
+    image = shlex.quote(artifact)
+    folder = shlex.quote(posixpath.dirname(env_file))
+    env_file = shlex.quote(env_file)
+    lines = [
+        "#!/bin/bash",
+        "set -euo pipefail",
+        _RETRY,
+        "umask 077",
+        f"mkdir -p {folder}",
+        "printf '%s\\n' "
+        + " ".join(shlex.quote(f"{k}={v}") for k, v in environment.items())
+        + f" > {env_file}",
+    ]
+    if secret_version is not None:
+        lines += [
+            f"SECRET_VERSION={shlex.quote(secret_version)}",
+            _FETCH,
+            # IAM grants and the first token can take a while to reach a new instance.
+            f"retry {RETRY_ATTEMPTS} fetch_password",
+            f"printf '{APP_ENV_DATABASE_PASSWORD}=%s\\n' \"$DB_PASSWORD\" >> {env_file}",
+            "unset DB_PASSWORD",
+        ]
+    lines += [
+        f"chmod 0600 {env_file}",
+        # On first boot Cloud NAT may still be settling; a pull that fails is tried again.
+        f"retry {RETRY_ATTEMPTS} docker pull {image}",
+        # The script runs on every boot; the container from the last one already restarts.
+        "docker rm -f app 2>/dev/null || true",
+        f"docker run -d --name app --restart=always --log-driver=gcplogs "
+        f"--env-file {env_file} -p {app_port}:{app_port} {image}",
+    ]
+    return "\n".join(lines) + "\n"
