@@ -64,8 +64,14 @@ def planned_volumes(
     return needs
 
 
+def statfs_available(stat_output: str) -> int:
+    """Bytes free to unprivileged writers from `stat -f -c '%a %S'` (blocks, block size)."""
+    blocks, size = stat_output.split()
+    return int(blocks) * int(size)
+
+
 def _gib(n: int) -> str:
-    return f"{n / GIB:.1f} GiB"
+    return f"{n / GIB:.1f} GiB" if n >= GIB // 10 else f"{n / (1 << 20):.1f} MiB"
 
 
 def check_fits(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import secrets
+import shlex
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -18,8 +19,9 @@ from xml.etree import ElementTree as ET
 import libvirt
 
 from components.errors import ConfigIssue
-from components.libvirt.capacity import VolumeNeed, check_fits, planned_volumes
+from components.libvirt.capacity import VolumeNeed, check_fits, planned_volumes, statfs_available
 from components.libvirt.resources.connection import LibvirtUnreachable, connect, find
+from components.libvirt.resources.host_command import HostCommandError, run_on_host
 from components.libvirt.resources.network import cidrs_of
 from components.libvirt.resources.storage import pool_xml
 from components.libvirt.settings import parse_settings
@@ -57,6 +59,19 @@ def _free_under(conn: libvirt.virConnect, path: str) -> tuple[bool, int | None]:
         return True, int(probe.info()[3])
     finally:
         probe.destroy()
+
+
+def _free_for_guests(uri: str, path: str, libvirt_figure: int) -> int:
+    """Free bytes under `path` that the VMs' disk files can use, asked of the host itself
+    (locally, or over SSH with the URI's key and known_hosts, as every host step is).
+
+    libvirt reports the filesystem's free blocks including those reserved for root, which
+    QEMU, running unprivileged, cannot write; the host's own statfs gives the honest figure.
+    A host without GNU stat keeps libvirt's figure."""
+    try:
+        return statfs_available(run_on_host(uri, f"stat -f -c '%a %S' -- {shlex.quote(path)}"))
+    except (HostCommandError, ValueError):
+        return libvirt_figure
 
 
 def _allocated(conn: libvirt.virConnect, needs: list[VolumeNeed]) -> dict[tuple[str, str], int]:
@@ -105,6 +120,7 @@ def run(stack: str, spec: EnvironmentSpec, raw: Mapping[str, Any]) -> list[Confi
                     s.base_image,
                     image.stat().st_size if image.is_file() else 0,
                 )
+                free = _free_for_guests(s.uri, s.pool_path, free)
                 issues += check_fits(needs, free, s.pool_path, _allocated(conn, needs))
             stage_net = ipaddress.ip_network(spec.network.cidr)
             for other, cidr in sorted(cidrs_of(conn, skip=f"{stack}-net").items()):

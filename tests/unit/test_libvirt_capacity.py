@@ -7,7 +7,13 @@ from dataclasses import replace
 
 import pytest
 
-from components.libvirt.capacity import GIB, VolumeNeed, check_fits, planned_volumes
+from components.libvirt.capacity import (
+    GIB,
+    VolumeNeed,
+    check_fits,
+    planned_volumes,
+    statfs_available,
+)
 from components.spec import DatabaseSpec, EnvironmentSpec, parse_spec
 from stageline.plan.runner import StagePlan, unwrap_secrets
 from stageline.stack_files import read_stack_file
@@ -110,3 +116,10 @@ def test_counted_volumes_are_the_ones_the_stage_registers(
             assert inputs["capacityGb"] * GIB == need.capacity, (need, inputs)
     data = {n for n, i in registered.items() if i.get("capacityGb") and not i.get("backing")}
     assert data == {n.name for n in counted if n.key != "libvirt.baseImage"}, data
+
+
+def test_free_space_is_what_unprivileged_writers_get() -> None:
+    # `stat -f -c '%a %S'`: blocks free to non-root, times the fundamental block size.
+    assert statfs_available("19567484 4096\n") == 19567484 * 4096
+    with pytest.raises(ValueError):
+        statfs_available("stat: cannot read file system information\n")
