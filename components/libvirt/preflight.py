@@ -61,13 +61,13 @@ def _free_under(conn: libvirt.virConnect, path: str) -> tuple[bool, int | None]:
         probe.destroy()
 
 
-def _free_for_guests(uri: str, path: str, libvirt_figure: int) -> int:
+def _free_for_guests(uri: str, path: str, libvirt_figure: int | None) -> int | None:
     """Free bytes under `path` that the VMs' disk files can use, asked of the host itself
     (locally, or over SSH with the URI's key and known_hosts, as every host step is).
 
     libvirt reports the filesystem's free blocks including those reserved for root, which
     QEMU, running unprivileged, cannot write; the host's own statfs gives the honest figure.
-    A host without GNU stat keeps libvirt's figure."""
+    A host without GNU stat keeps libvirt's figure (None: the space cannot be told)."""
     try:
         return statfs_available(run_on_host(uri, f"stat -f -c '%a %S' -- {shlex.quote(path)}"))
     except (HostCommandError, ValueError):
@@ -111,7 +111,7 @@ def run(stack: str, spec: EnvironmentSpec, raw: Mapping[str, Any]) -> list[Confi
                         f"create it on the host (mkdir -p {s.pool_path}) or use an existing one",
                     )
                 )
-            elif free is not None:
+            elif (free := _free_for_guests(s.uri, s.pool_path, free)) is not None:
                 image = Path(s.base_image)
                 needs = planned_volumes(
                     stack,
@@ -120,7 +120,6 @@ def run(stack: str, spec: EnvironmentSpec, raw: Mapping[str, Any]) -> list[Confi
                     s.base_image,
                     image.stat().st_size if image.is_file() else 0,
                 )
-                free = _free_for_guests(s.uri, s.pool_path, free)
                 issues += check_fits(needs, free, s.pool_path, _allocated(conn, needs))
             stage_net = ipaddress.ip_network(spec.network.cidr)
             for other, cidr in sorted(cidrs_of(conn, skip=f"{stack}-net").items()):
