@@ -1,13 +1,16 @@
 """Live checks of a libvirt site, run before any resource is registered.
 
 They catch what only the host can tell: an unreachable URI, a missing base image, a pool path
-that does not exist, a CIDR another libvirt network already uses.
+that does not exist, volumes that do not fit in the free space under it, a CIDR another
+libvirt network already uses.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import secrets
+import shlex
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -16,18 +19,34 @@ from xml.etree import ElementTree as ET
 import libvirt
 
 from components.errors import ConfigIssue
-from components.libvirt.resources.connection import LibvirtUnreachable, connect
+from components.libvirt.capacity import VolumeNeed, check_fits, planned_volumes, statfs_available
+from components.libvirt.resources.connection import LibvirtUnreachable, connect, find
+from components.libvirt.resources.host_command import HostCommandError, run_on_host
 from components.libvirt.resources.network import cidrs_of
 from components.libvirt.resources.storage import pool_xml
 from components.libvirt.settings import parse_settings
 from components.spec import EnvironmentSpec
 
 
-def _pool_path_exists(conn: libvirt.virConnect, path: str) -> bool:
+def _available(pool: libvirt.virStoragePool) -> int:
+    # A directory pool reports the free space of the filesystem holding its folder (statvfs
+    # on the host, so the same over qemu+ssh). A refresh updates it; a pool busy with an
+    # upload refuses one, and its last figure is then the best there is.
+    with contextlib.suppress(libvirt.libvirtError):
+        pool.refresh(0)
+    return int(pool.info()[3])
+
+
+def _free_under(conn: libvirt.virConnect, path: str) -> tuple[bool, int | None]:
+    """Whether the folder `path` exists on the host, and the free bytes of its filesystem.
+
+    Asked of libvirt, through a pool on the path: an existing one, else a transient probe.
+    The space is unknown (None) only under another, stopped pool, which cannot be asked.
+    """
     for pool in conn.listAllStoragePools():
         target = ET.fromstring(pool.XMLDesc()).findtext("target/path")
         if target and Path(target) == Path(path):
-            return True
+            return True, _available(pool) if pool.isActive() else None
     try:
         # A transient pool on the path starts only if the folder exists on the host; it
         # vanishes when destroyed.
@@ -35,9 +54,36 @@ def _pool_path_exists(conn: libvirt.virConnect, path: str) -> bool:
             pool_xml(f"stageline-probe-{secrets.token_hex(4)}", path), 0
         )
     except libvirt.libvirtError:
-        return False
-    probe.destroy()
-    return True
+        return False, None
+    try:
+        return True, int(probe.info()[3])
+    finally:
+        probe.destroy()
+
+
+def _free_for_guests(uri: str, path: str, libvirt_figure: int | None) -> int | None:
+    """Free bytes under `path` that the VMs' disk files can use, asked of the host itself
+    (locally, or over SSH with the URI's key and known_hosts, as every host step is).
+
+    libvirt reports the filesystem's free blocks including those reserved for root, which
+    QEMU, running unprivileged, cannot write; the host's own statfs gives the honest figure.
+    A host without GNU stat keeps libvirt's figure (None: the space cannot be told)."""
+    try:
+        return statfs_available(run_on_host(uri, f"stat -f -c '%a %S' -- {shlex.quote(path)}"))
+    except (HostCommandError, ValueError):
+        return libvirt_figure
+
+
+def _allocated(conn: libvirt.virConnect, needs: list[VolumeNeed]) -> dict[tuple[str, str], int]:
+    """Bytes already held by the volumes a previous run of the stage made."""
+    held: dict[tuple[str, str], int] = {}
+    for pool_name in {n.pool for n in needs}:
+        pool = find(lambda name=pool_name: conn.storagePoolLookupByName(name))
+        if pool is None or not pool.isActive():
+            continue
+        for vol in pool.listAllVolumes():
+            held[(pool_name, vol.name())] = int(vol.info()[2])
+    return held
 
 
 def run(stack: str, spec: EnvironmentSpec, raw: Mapping[str, Any]) -> list[ConfigIssue]:
@@ -55,7 +101,8 @@ def run(stack: str, spec: EnvironmentSpec, raw: Mapping[str, Any]) -> list[Confi
         )
     try:
         with connect(s.uri) as conn:
-            if not _pool_path_exists(conn, s.pool_path):
+            exists, free = _free_under(conn, s.pool_path)
+            if not exists:
                 issues.append(
                     ConfigIssue(
                         "libvirt.poolPath",
@@ -64,6 +111,16 @@ def run(stack: str, spec: EnvironmentSpec, raw: Mapping[str, Any]) -> list[Confi
                         f"create it on the host (mkdir -p {s.pool_path}) or use an existing one",
                     )
                 )
+            elif (free := _free_for_guests(s.uri, s.pool_path, free)) is not None:
+                image = Path(s.base_image)
+                needs = planned_volumes(
+                    stack,
+                    spec,
+                    s.storage_gb,
+                    s.base_image,
+                    image.stat().st_size if image.is_file() else 0,
+                )
+                issues += check_fits(needs, free, s.pool_path, _allocated(conn, needs))
             stage_net = ipaddress.ip_network(spec.network.cidr)
             for other, cidr in sorted(cidrs_of(conn, skip=f"{stack}-net").items()):
                 if stage_net.overlaps(ipaddress.ip_network(cidr)):

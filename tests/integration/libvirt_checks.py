@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import libvirt
+from tenacity import retry, retry_if_exception, stop_after_delay, wait_exponential
 
 REPO = Path(__file__).resolve().parents[2]
 HOSTS = REPO / ".stageline" / "test-hosts"
@@ -29,6 +30,24 @@ def ssh(up: bool) -> None:
     subprocess.run([str(SERVICES), "start-ssh" if up else "stop-ssh"], check=True, timeout=60)
 
 
+def _pool_busy(exc: BaseException) -> bool:
+    # libvirt refuses a refresh while a volume upload into the pool runs (stageline's own,
+    # during an `up`); the job ends within seconds, after which the refresh is answered.
+    return isinstance(exc, libvirt.libvirtError) and "asynchronous jobs" in str(exc)
+
+
+@retry(
+    retry=retry_if_exception(_pool_busy),
+    wait=wait_exponential(multiplier=0.05, max=1),
+    stop=stop_after_delay(60),
+    reraise=True,
+)
+def refresh(pool: libvirt.virStoragePool) -> None:
+    """Re-scan the pool's folder so the check sees files on disk, not only what libvirt
+    remembers; waits (bounded) while the pool is busy with an upload."""
+    pool.refresh(0)
+
+
 @dataclass(frozen=True)
 class HostObjects:
     domains: dict[str, bool]
@@ -49,7 +68,7 @@ def objects(uri: str, prefix: str) -> HostObjects:
         volumes: set[str] = set()
         for name, pool in pools.items():
             if pool.isActive():
-                pool.refresh(0)
+                refresh(pool)
                 volumes |= {f"{name}/{v.name()}" for v in pool.listAllVolumes()}
         return HostObjects(
             domains={k: v for k, v in domains.items() if k.startswith(prefix)},
@@ -80,7 +99,7 @@ def remove_all(uri: str, prefix: str) -> None:
                 try:
                     if not pool.isActive():
                         pool.create()
-                    pool.refresh(0)
+                    refresh(pool)
                     for vol in pool.listAllVolumes():
                         vol.delete(0)
                     pool.destroy()

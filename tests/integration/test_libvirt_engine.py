@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -20,9 +21,13 @@ import libvirt
 import pytest
 from click.testing import CliRunner, Result
 
+from components.compute import APP_ENV_DATABASE_PASSWORD
 from components.contract import CONTRACT_KEYS
+from stageline.backend import resolve_backend
 from stageline.cli.context import CliContext
 from stageline.cli.main import cli
+from stageline.engine import InstallReport
+from stageline.engine.bootstrap import engine_env
 from stageline.workspace import Project
 from tests.conftest import edit_stack_file
 from tests.integration.libvirt_checks import base_image, dc1_uri, objects, remove_all, ssh
@@ -110,9 +115,34 @@ def assert_nothing_left(uri: str, prefix: str) -> None:
     assert not (found.domains or found.networks or found.pools or found.volumes), found
 
 
-def test_up_local_runs_converges_and_destroys(lv: Run) -> None:
+def assert_password_only_encrypted_in_state(project: Path, engine: InstallReport) -> None:
+    """The app VMs' seeds carry the database password; the state file holds it only encrypted."""
+    (state_file,) = (project.parent / "state").glob(".pulumi/stacks/**/local.json")
+    raw = state_file.read_text()
+    env = {**os.environ, **engine_env(), **resolve_backend(project).env()}
+    export = subprocess.run(
+        [str(engine.pulumi), "stack", "export", "--show-secrets", "--stack", "local"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    ).stdout
+    # Generated passwords are URL-safe base64; every seed carries the same one.
+    found = set(re.findall(rf"{APP_ENV_DATABASE_PASSWORD}=([A-Za-z0-9_-]+)", export))
+    assert len(found) == 1, f"decrypted state has {len(found)} app passwords"
+    (password,) = found
+    assert password not in raw, f"{state_file}: the database password is stored in plain text"
+    assert APP_ENV_DATABASE_PASSWORD not in raw, f"{state_file}: an app seed is stored in plain"
+
+
+def test_up_local_runs_converges_and_destroys(
+    lv: Run, lv_project: Path, engine: InstallReport
+) -> None:
     ok(lv("up", "local"))
     assert_local_is_complete()
+    assert_password_only_encrypted_in_state(lv_project, engine)
     contract = json.loads(ok(lv("outputs", "local")).output)
     assert set(contract) == set(CONTRACT_KEYS)
     assert contract["target"] == "libvirt" and contract["network"]["cidr"] == "192.168.150.0/24"
@@ -215,6 +245,13 @@ BAD_INPUT = [
         "stageline:libvirt.poolPath",
         "does not exist",
     ),
+    (
+        # 100 PiB: no test machine's disk holds it.
+        "database larger than the host's free space",
+        {"database.storageGb": 100 * 1024 * 1024},
+        "stageline:database.storageGb = 104857600",
+        "GiB is free",
+    ),
 ]
 
 
@@ -229,6 +266,18 @@ def test_bad_input_touches_nothing(
     assert result.exit_code == 1, result.output
     assert key in result.output and fragment in result.output and "fix:" in result.output
     assert_nothing_left(LOCAL, "local-")
+
+
+def test_object_store_larger_than_the_remote_host_touches_nothing(
+    lv: Run, lv_project: Path
+) -> None:
+    edit_stack_file(lv_project / "stacks/Pulumi.onprem.yaml", {"libvirt.storageGb": 104857600})
+    result = lv("up", "onprem")
+    assert result.exit_code == 1, result.output
+    assert "stageline:libvirt.storageGb = 104857600" in result.output, result.output
+    assert "GiB is free" in result.output and "fix: lower libvirt.storageGb" in result.output
+    assert "stageline:database.storageGb" not in result.output, result.output
+    assert_nothing_left(dc1_uri(), "onprem-")
 
 
 def test_cidr_clashing_with_a_libvirt_network_touches_nothing(lv: Run) -> None:
