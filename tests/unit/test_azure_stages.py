@@ -152,8 +152,13 @@ def test_compute_runs_the_release_artifact(repo_plans: dict[str, StagePlan], sta
     artifact = plain(plan.exports["release"])["artifact"]
     vmss = one(plan, VMSS)
     # The profile carries the admin password, so the whole of it is a secret.
-    data = plain(vmss.inputs["virtualMachineProfile"])["osProfile"]["customData"]
-    assert artifact in base64.b64decode(data).decode(), vmss.urn
+    profile = plain(vmss.inputs["virtualMachineProfile"])
+    # Custom data would reach only instances created after a release: an extension carries it.
+    assert "customData" not in profile["osProfile"], vmss.urn
+    release = next(e for e in profile["extensionProfile"]["extensions"] if e["name"] == "release")
+    script = base64.b64decode(release["settings"]["script"]).decode()
+    assert artifact in script, vmss.urn
+    assert "--env-file /etc/stageline/app.env" in script, vmss.urn
 
 
 @pytest.mark.parametrize("stage", STAGES)
