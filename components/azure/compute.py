@@ -17,7 +17,7 @@ from pulumi_azure_native import (
 )
 
 from components.azure.naming import storage_account_prefix
-from components.azure.release import SecretSource, encoded, release_script
+from components.azure.release import SecretSource, encoded, release_script, without_release
 from components.azure.sizes import VM_SIZES
 from components.compute import (
     APP_ENV_PORT,
@@ -376,7 +376,8 @@ class AzureCompute(Compute):
             vault_name=vault_name,
             secret_name=PASSWORD_SECRET,
             properties={"value": pulumi.Output.secret(app.database_password)},
-            tags=tags,
+            # Every update of the secret resource writes a new version: a release must not.
+            tags=without_release(tags),
             opts=pulumi.ResourceOptions(parent=self.vault),
         )
         principal = self.identity.principal_id

@@ -6,12 +6,10 @@ from __future__ import annotations
 import pulumi
 from pulumi_azure_native import monitor, operationalinsights, resources
 
-from components.azure.release import LOG_FACILITY
+from components.azure.release import LOG_FACILITY, without_release
 from components.observability import Observability, ObservabilityArgs
 
 DATABASE_STORAGE_ALERT_PERCENT = 90
-RELEASE_TAG = "stageline-release"
-"""The tag the environment sets to the release on every resource."""
 SYSLOG_STREAM = "Microsoft-Syslog"
 RECEIVERS = (
     "arm_role_receivers",
@@ -163,8 +161,3 @@ class AzureObservability(Observability):
         self.log_group_name = self.workspace.name
         self.alarm_count = len(alerts)
         self._register()
-
-
-def without_release(tags: dict[str, str]) -> dict[str, str]:
-    """Tags that do not change on every release, for resources a release must not update."""
-    return {k: v for k, v in tags.items() if k != RELEASE_TAG}

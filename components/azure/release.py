@@ -23,6 +23,8 @@ ENV_FETCHER = "/usr/local/sbin/stageline-app-env"
 KEY_VAULT_RESOURCE = "https://vault.azure.net"
 KEY_VAULT_API = "7.4"
 IMDS_TOKEN = "http://169.254.169.254/metadata/identity/oauth2/token"
+RELEASE_TAG = "stageline-release"
+"""The tag the environment sets to the release on every resource."""
 READY_SECONDS = 600
 """How long the script waits for the app port before it fails, which fails the rolling batch."""
 
@@ -123,3 +125,8 @@ def release_script(
 def encoded(script: str) -> str:
     """CustomScript's `script` setting takes the script base64-encoded."""
     return base64.b64encode(script.encode()).decode()
+
+
+def without_release(tags: dict[str, str]) -> dict[str, str]:
+    """Tags that do not change on every release, for resources a release must not update."""
+    return {k: v for k, v in tags.items() if k != RELEASE_TAG}

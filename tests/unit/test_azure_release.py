@@ -23,6 +23,7 @@ from components.azure.compute import (
     AzureCompute,
     AzureComputeArgs,
 )
+from components.azure.database import AzureDatabase, AzureDatabaseArgs
 from components.azure.observability import AzureObservability
 from components.compute import (
     APP_ENV_BUCKET,
@@ -386,3 +387,43 @@ def test_instances_wait_for_egress(recorder: Recorder):
         assert recorder.urn("nat") in deps, f"{recorder.urn('c-vmss')}: {deps}"
 
     return group.autoscale.id.apply(check)
+
+
+# 7. Settings the service would change behind the template's back.
+
+
+@pulumi.runtime.test
+def test_a_release_does_not_write_a_new_secret_version(recorder: Recorder):
+    group = AzureCompute("c", _args(tags={"stageline-stage": "unit", RELEASE_TAG: "2.0.0"}))
+
+    def check(_: Any) -> None:
+        secret = recorder.inputs("c-database-password")
+        urn = recorder.urn("c-database-password")
+        assert RELEASE_TAG not in secret["tags"], f"{urn}: {secret['tags']}"
+        assert secret["tags"]["stageline-stage"] == "unit", urn
+
+    return group.autoscale.id.apply(check)
+
+
+@pulumi.runtime.test
+def test_the_database_disk_size_stays_the_specs(recorder: Recorder):
+    db = AzureDatabase(
+        "d",
+        AzureDatabaseArgs(
+            engine_version="16",
+            size="small",
+            storage_gb=100,
+            network_id="vnet-1",
+            subnet_ids=["s-1"],
+            client_cidrs=("10.60.128.0/18",),
+            backup_retention_days=7,
+        ),
+    )
+
+    def check(_: Any) -> None:
+        storage = recorder.inputs("d-pg")["storage"]
+        # With auto-grow Azure enlarges the disk, and the next update asks it to shrink.
+        assert storage["autoGrow"] == "Disabled", f"{recorder.urn('d-pg')}: {storage}"
+        assert storage["storageSizeGB"] == 128, storage
+
+    return db.server.id.apply(check)
