@@ -74,9 +74,12 @@ class AzureDatabase(Database):
             resource_group_name=rg,
             version=args.engine_version,
             sku={"name": sku, "tier": postgres_tier(sku)},
+            # Auto-grow would enlarge the disk behind the spec's back, and the next update (every
+            # release retags the server) would then ask Azure to shrink it, which it refuses.
+            # The spec owns the size; the storage alert pages before the disk fills.
             storage={
                 "storage_size_gb": postgres_storage_gb(args.storage_gb),
-                "auto_grow": "Enabled",
+                "auto_grow": "Disabled",
             },
             administrator_login=ADMIN_USER,
             administrator_login_password=pulumi.Output.secret(password),

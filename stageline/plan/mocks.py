@@ -29,6 +29,14 @@ _COMPUTED: dict[str, Any] = {
     "azure-native:dbforpostgresql:Server": lambda name: {
         "fullyQualifiedDomainName": f"{name}.postgres.database.azure.com",
     },
+    # Azure answers user-assigned identities as a map by resource ID where the input is a list.
+    "azure-native:compute:VirtualMachineScaleSet": lambda name: {
+        "identity": {"type": "UserAssigned"},
+    },
+    "azure-native:managedidentity:UserAssignedIdentity": lambda name: {
+        "principalId": f"{name}-principal",
+        "clientId": f"{name}-client",
+    },
     "azure-native:storage:StorageAccount": lambda name: {
         "primaryEndpoints": {"blob": f"https://{name.replace('-', '')}.blob.core.windows.net/"},
     },
@@ -55,6 +63,17 @@ _COMPUTED: dict[str, Any] = {
 }
 
 
+# What the provider answers to invokes, per function token.
+_CALLS: dict[str, dict[str, Any]] = {
+    "azure-native:authorization:getClientConfig": {
+        "subscriptionId": "00000000-0000-0000-0000-000000000000",
+        "tenantId": "11111111-1111-1111-1111-111111111111",
+        "clientId": "mock-client",
+        "objectId": "mock-object",
+    },
+}
+
+
 class PlanMocks(pulumi.runtime.Mocks):
     def __init__(self, upstreams: Mapping[str, Mapping[str, Any]] | None = None) -> None:
         self.upstreams = dict(upstreams or {})
@@ -77,5 +96,6 @@ class PlanMocks(pulumi.runtime.Mocks):
             state.update(computed(args.name))
         return f"{args.name}-id", state
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], None]:
-        return {}, None
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list]:
+        # No failures: the SDK iterates the second item.
+        return dict(_CALLS.get(args.token, {})), []
