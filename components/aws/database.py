@@ -10,6 +10,16 @@ from components.database import ADMIN_USER, POSTGRES_PORT, Database, DatabaseArg
 from components.passwords import master_password
 
 
+def major_version(engine_version: str) -> str:
+    """`16` for `16` or `16.4`: PostgreSQL 10+ names majors with one number."""
+    return engine_version.split(".", 1)[0]
+
+
+def parameter_family(engine_version: str) -> str:
+    """The RDS parameter group family of a PostgreSQL version, e.g. `postgres16`."""
+    return f"postgres{major_version(engine_version)}"
+
+
 class AwsDatabase(Database):
     security_group: aws.ec2.SecurityGroup
     instance: aws.rds.Instance
@@ -40,10 +50,15 @@ class AwsDatabase(Database):
         subnet_group = aws.rds.SubnetGroup(
             f"{name}-subnets", subnet_ids=args.subnet_ids, tags=tags, opts=mine
         )
-        family = f"postgres{args.engine_version}"
+        # Upgrades in one `up`. The family follows the engine version, and a family change
+        # replaces the parameter group. With a name prefix (never a fixed name) Pulumi's default
+        # create-before-delete can make the new group while the old one exists; the instance
+        # then moves to it, and Pulumi deletes the old group only after that update, when RDS
+        # no longer refuses to delete a group in use. delete_before_replace must stay off here.
         parameters = aws.rds.ParameterGroup(
             f"{name}-params",
-            family=family,
+            name_prefix=f"{name}-pg{major_version(args.engine_version)}-",
+            family=parameter_family(args.engine_version),
             # Clients must use TLS; the password never crosses the network in clear.
             parameters=[{"name": "rds.force_ssl", "value": "1"}],
             tags=tags,
@@ -73,6 +88,12 @@ class AwsDatabase(Database):
             db_subnet_group_name=subnet_group.name,
             vpc_security_group_ids=[self.security_group.id],
             parameter_group_name=parameters.name,
+            # A major version needs explicit consent from RDS; the spec's version is that consent.
+            allow_major_version_upgrade=True,
+            # Version, class and parameter-group changes are applied during this `up`, not left
+            # pending for the maintenance window: otherwise the instance would still use the old
+            # parameter group when Pulumi deletes it, and state would claim a version not running.
+            apply_immediately=True,
             publicly_accessible=False,
             multi_az=args.high_availability,
             backup_retention_period=args.backup_retention_days,
