@@ -52,6 +52,9 @@ class BootSettings:
     """The application's variables except the password (`app_environment`)."""
     password_secret_arn: str | None = None
     """Secrets Manager secret holding the database password; none when nothing is wired."""
+    password_version: str | None = None
+    """The secret's current version id. Instances read the password once, at boot: naming the
+    version makes a new password a new launch template version, which the group rolls out."""
 
 
 def boot_script(s: BootSettings) -> str:
@@ -61,6 +64,7 @@ def boot_script(s: BootSettings) -> str:
         raise ValueError("application environment values must be single lines")
     password = (
         [
+            f"# database password version: {s.password_version or 'unknown'}",
             f"DB_PASSWORD=$(retry aws secretsmanager get-secret-value "
             f"--secret-id {shlex.quote(s.password_secret_arn)} "
             "--query SecretString --output text)",

@@ -24,6 +24,8 @@ from components.compute import (
 # Session Manager access for operators. Logs go through the scoped inline policy below, not
 # the broad CloudWatchAgentServerPolicy (no agent runs on the instances).
 MANAGED_POLICIES = ("arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",)
+IMDS_HOP_LIMIT = 2
+"""The instance itself plus docker's bridge network."""
 WARMUP_SECONDS = 300
 """Boot, docker install and image pull: a new instance's CPU is not representative before."""
 
@@ -153,8 +155,11 @@ class AwsCompute(Compute):
 
         app = args.app
         secret_arn: pulumi.Input[str | None] = None
+        password_version: pulumi.Input[str | None] = None
         if app is not None:
             secret_arn = self._password_secret(name, app, tags, ready)
+            assert self.password_version is not None
+            password_version = self.password_version.version_id
         bucket_arn = app.bucket_id if app is not None else None
         self.access_policy = aws.iam.RolePolicy(
             f"{name}-role-access",
@@ -173,8 +178,15 @@ class AwsCompute(Compute):
             instance_type=instance_type,
             vpc_security_group_ids=[self.security_group.id],
             iam_instance_profile={"arn": profile.arn},
-            user_data=self._user_data(args, log_group, secret_arn),
-            metadata_options={"http_tokens": "required", "http_endpoint": "enabled"},
+            user_data=self._user_data(args, log_group, secret_arn, password_version),
+            # IMDSv2 only. The application runs in a container on docker's bridge network, one
+            # hop further than the instance: with EC2's default hop limit of 1 the token reply
+            # never reaches it, and it gets no role credentials for its bucket.
+            metadata_options={
+                "http_tokens": "required",
+                "http_endpoint": "enabled",
+                "http_put_response_hop_limit": IMDS_HOP_LIMIT,
+            },
             block_device_mappings=[
                 {
                     "device_name": "/dev/xvda",
@@ -260,7 +272,10 @@ class AwsCompute(Compute):
 
     @staticmethod
     def _user_data(
-        args: ComputeArgs, log_group: str, secret_arn: pulumi.Input[str | None]
+        args: ComputeArgs,
+        log_group: str,
+        secret_arn: pulumi.Input[str | None],
+        password_version: pulumi.Input[str | None],
     ) -> pulumi.Output[str]:
         app = args.app
         if app is None:
@@ -271,7 +286,7 @@ class AwsCompute(Compute):
                     args.app_port, v[0], int(v[1]), app.database_name, app.database_user, v[2]
                 )
             )
-        return pulumi.Output.all(env, secret_arn).apply(
+        return pulumi.Output.all(env, secret_arn, password_version).apply(
             lambda v: user_data(
                 BootSettings(
                     artifact=args.artifact,
@@ -279,6 +294,7 @@ class AwsCompute(Compute):
                     log_group=log_group,
                     environment=v[0],
                     password_secret_arn=v[1],
+                    password_version=v[2],
                 )
             )
         )

@@ -48,6 +48,8 @@ class RecordingMocks(PlanMocks):
         id_, state = super().new_resource(args)
         if args.typ in REAL_ARNS:
             state["arn"] = REAL_ARNS[args.typ](args.name)
+        if args.typ == "aws:secretsmanager/secretVersion:SecretVersion":
+            state["versionId"] = f"{args.name}-version-1"
         return id_, state
 
     def named(self, name: str) -> pulumi.runtime.MockResourceArgs:
@@ -380,6 +382,20 @@ def test_launch_template_image_matches_the_instance_architecture(
     return pulumi.Output.all(compute.urn, lt.image_id, lt.instance_type).apply(check)
 
 
+@pulumi.runtime.test
+def test_containers_can_reach_the_instance_metadata(mocks: RecordingMocks):
+    compute = AwsCompute("c", _compute_args(app=_app()))
+
+    def check(args: list) -> None:
+        urn, metadata = args
+        assert metadata["http_tokens"] == "required", f"{urn}: {metadata}"
+        # The app's container is one hop behind docker's bridge: hop limit 1 starves it of
+        # role credentials for its bucket.
+        assert metadata.get("http_put_response_hop_limit", 1) >= 2, f"{urn}: {metadata}"
+
+    return pulumi.Output.all(compute.urn, compute.launch_template.metadata_options).apply(check)
+
+
 # --- logs, database and bucket for the application --------------------------------------------
 
 
@@ -444,6 +460,8 @@ def test_app_gets_its_database_and_bucket_without_the_password_in_user_data(
         ):
             assert line in script.splitlines(), f"{urn}: {line} missing from the app environment"
         assert f"--secret-id {secret_arn}" in script, f"{urn}: password not fetched at boot"
+        # A new password rolls the instances, which read it only at boot.
+        assert "c-db-password-value-version-1" in script, f"{urn}: no password version"
         assert f"chmod 0600 {APP_ENV_FILE}" in script, urn
         run = next(line for line in script.splitlines() if "docker run" in line)
         assert f"--env-file {APP_ENV_FILE}" in run, f"{urn}: {run}"
