@@ -98,6 +98,8 @@ def boot_script(s: BootSettings) -> str:
             "umask 077",
             # Quoted delimiter: the values are written as they are, never expanded by the shell.
             f"cat > {APP_ENV_FILE} <<'STAGELINE_ENV'\n{env_lines}\nSTAGELINE_ENV",
+            # The SDK in the container finds the role's credentials through IMDS, not its region.
+            f"printf 'AWS_REGION=%s\\n' \"$REGION\" >> {APP_ENV_FILE}",
             *password,
             f"chmod 0600 {APP_ENV_FILE}",
             f"retry docker pull {image}",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_random as random
 
 from components.aws.sizes import RDS_CLASSES
 from components.database import ADMIN_USER, POSTGRES_PORT, Database, DatabaseArgs
@@ -99,7 +100,7 @@ class AwsDatabase(Database):
             backup_retention_period=args.backup_retention_days,
             deletion_protection=args.deletion_protection,
             skip_final_snapshot=not args.protect,
-            final_snapshot_identifier=f"{name}-final" if args.protect else None,
+            final_snapshot_identifier=self._final_snapshot_name(name) if args.protect else None,
             copy_tags_to_snapshot=True,
             auto_minor_version_upgrade=True,
             tags=tags,
@@ -114,3 +115,15 @@ class AwsDatabase(Database):
         self.db_name = args.db_name
         self.engine_version = args.engine_version
         self._register()
+
+    def _final_snapshot_name(self, name: str) -> pulumi.Output[str]:
+        """A snapshot name of this instance's own: RDS keeps final snapshots after the instance
+        is gone, so a fixed name would make the next destroy of a re-created stage fail."""
+        suffix = random.RandomString(
+            f"{name}-final-snapshot-suffix",
+            length=8,
+            special=False,
+            upper=False,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return suffix.result.apply(lambda s: f"{name}-final-{s}")

@@ -360,6 +360,22 @@ def mocks_param_name(db: AwsDatabase) -> pulumi.Output[str]:
     return db.instance.parameter_group_name
 
 
+@pulumi.runtime.test
+def test_final_snapshot_name_is_unique_to_the_instance(mocks: RecordingMocks):
+    db = AwsDatabase("d", _db_args(protect=True))
+
+    def check(args: list) -> None:
+        urn, snapshot = args
+        suffixes = [r for r in mocks.of_type("random:index/randomString:RandomString")]
+        assert len(suffixes) == 1, f"{urn}: {[r.name for r in suffixes]}"
+        # PlanMocks computes every RandomString as a1b2c3.
+        assert snapshot == "d-final-a1b2c3", (
+            f"{urn}: {snapshot}: a fixed name collides with the snapshot of an earlier destroy"
+        )
+
+    return pulumi.Output.all(db.urn, db.instance.final_snapshot_identifier).apply(check)
+
+
 # --- architecture of the image -----------------------------------------------------------------
 
 
@@ -457,6 +473,7 @@ def test_app_gets_its_database_and_bucket_without_the_password_in_user_data(
             "DATABASE_NAME=app",
             "DATABASE_USER=stageline",
             "BUCKET_NAME=unit-bucket",
+            f"printf 'AWS_REGION=%s\\n' \"$REGION\" >> {APP_ENV_FILE}",
         ):
             assert line in script.splitlines(), f"{urn}: {line} missing from the app environment"
         assert f"--secret-id {secret_arn}" in script, f"{urn}: password not fetched at boot"
