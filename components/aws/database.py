@@ -66,6 +66,8 @@ class AwsDatabase(Database):
             opts=mine,
         )
         password = master_password(name, args.password, mine)
+        # Made on every stage, used where data is protected: stages keep the same resources.
+        final_snapshot = self._final_snapshot_name(name)
 
         data_opts = pulumi.ResourceOptions(
             parent=self,
@@ -100,7 +102,7 @@ class AwsDatabase(Database):
             backup_retention_period=args.backup_retention_days,
             deletion_protection=args.deletion_protection,
             skip_final_snapshot=not args.protect,
-            final_snapshot_identifier=self._final_snapshot_name(name) if args.protect else None,
+            final_snapshot_identifier=final_snapshot if args.protect else None,
             copy_tags_to_snapshot=True,
             auto_minor_version_upgrade=True,
             tags=tags,

@@ -24,6 +24,7 @@ from components.storage import StorageArgs
 from stageline.plan.mocks import PlanMocks
 
 ACCOUNT = "111122223333"
+RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
 # How the engine's wire format marks a secret value: {SIG_KEY: SECRET_SIG, "value": ...}.
 SIG_KEY = "4dabf18193072939515e22adb298388d"
 SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
@@ -149,7 +150,7 @@ def test_database_generates_a_secret_password(mocks: RecordingMocks):
     def check(args: list) -> None:
         urn, secret = args
         assert secret, f"{urn}: the instance password is not a secret"
-        assert any(r.typ.startswith("random:") for r in mocks.created), f"{urn}: no RandomPassword"
+        assert mocks.of_type(RANDOM_PASSWORD), f"{urn}: no RandomPassword"
 
     return pulumi.Output.all(db.urn, pulumi.Output.is_secret(db.instance.password)).apply(check)
 
@@ -168,7 +169,7 @@ def test_database_uses_a_given_password_and_follows_the_spec(mocks: RecordingMoc
 
     def check(args: list) -> None:
         urn, multi_az, retention, protected = args
-        assert not any(r.typ.startswith("random:") for r in mocks.created), urn
+        assert not mocks.of_type(RANDOM_PASSWORD), f"{urn}: generated a password over the given one"
         assert multi_az is True, urn
         assert retention == 14, urn
         assert protected is True, urn
