@@ -4,10 +4,21 @@ from __future__ import annotations
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_random as random
 
 from components.aws.sizes import RDS_CLASSES
 from components.database import ADMIN_USER, POSTGRES_PORT, Database, DatabaseArgs
 from components.passwords import master_password
+
+
+def major_version(engine_version: str) -> str:
+    """`16` for `16` or `16.4`: PostgreSQL 10+ names majors with one number."""
+    return engine_version.split(".", 1)[0]
+
+
+def parameter_family(engine_version: str) -> str:
+    """The RDS parameter group family of a PostgreSQL version, e.g. `postgres16`."""
+    return f"postgres{major_version(engine_version)}"
 
 
 class AwsDatabase(Database):
@@ -40,16 +51,23 @@ class AwsDatabase(Database):
         subnet_group = aws.rds.SubnetGroup(
             f"{name}-subnets", subnet_ids=args.subnet_ids, tags=tags, opts=mine
         )
-        family = f"postgres{args.engine_version}"
+        # Upgrades in one `up`. The family follows the engine version, and a family change
+        # replaces the parameter group. With a name prefix (never a fixed name) Pulumi's default
+        # create-before-delete can make the new group while the old one exists; the instance
+        # then moves to it, and Pulumi deletes the old group only after that update, when RDS
+        # no longer refuses to delete a group in use. delete_before_replace must stay off here.
         parameters = aws.rds.ParameterGroup(
             f"{name}-params",
-            family=family,
+            name_prefix=f"{name}-pg{major_version(args.engine_version)}-",
+            family=parameter_family(args.engine_version),
             # Clients must use TLS; the password never crosses the network in clear.
             parameters=[{"name": "rds.force_ssl", "value": "1"}],
             tags=tags,
             opts=mine,
         )
         password = master_password(name, args.password, mine)
+        # Made on every stage, used where data is protected: stages keep the same resources.
+        final_snapshot = self._final_snapshot_name(name)
 
         data_opts = pulumi.ResourceOptions(
             parent=self,
@@ -73,12 +91,18 @@ class AwsDatabase(Database):
             db_subnet_group_name=subnet_group.name,
             vpc_security_group_ids=[self.security_group.id],
             parameter_group_name=parameters.name,
+            # A major version needs explicit consent from RDS; the spec's version is that consent.
+            allow_major_version_upgrade=True,
+            # Version, class and parameter-group changes are applied during this `up`, not left
+            # pending for the maintenance window: otherwise the instance would still use the old
+            # parameter group when Pulumi deletes it, and state would claim a version not running.
+            apply_immediately=True,
             publicly_accessible=False,
             multi_az=args.high_availability,
             backup_retention_period=args.backup_retention_days,
             deletion_protection=args.deletion_protection,
             skip_final_snapshot=not args.protect,
-            final_snapshot_identifier=f"{name}-final" if args.protect else None,
+            final_snapshot_identifier=final_snapshot if args.protect else None,
             copy_tags_to_snapshot=True,
             auto_minor_version_upgrade=True,
             tags=tags,
@@ -93,3 +117,15 @@ class AwsDatabase(Database):
         self.db_name = args.db_name
         self.engine_version = args.engine_version
         self._register()
+
+    def _final_snapshot_name(self, name: str) -> pulumi.Output[str]:
+        """A snapshot name of this instance's own: RDS keeps final snapshots after the instance
+        is gone, so a fixed name would make the next destroy of a re-created stage fail."""
+        suffix = random.RandomString(
+            f"{name}-final-snapshot-suffix",
+            length=8,
+            special=False,
+            upper=False,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return suffix.result.apply(lambda s: f"{name}-final-{s}")

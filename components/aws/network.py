@@ -75,8 +75,10 @@ class AwsNetwork(Network):
             )
             public.append(subnet)
 
-        self.nat_gateways = self._nat_gateways(name, args, public, tags)
+        self.nat_gateways = self._nat_gateways(name, args, public, igw, tags)
         nat_ids = [nat.id for nat in self.nat_gateways]
+        routes: list[aws.ec2.Route] = []
+        associations: list[aws.ec2.RouteTableAssociation] = []
         for i, zone in enumerate(args.zones):
             subnet = aws.ec2.Subnet(
                 f"{name}-private-{i}",
@@ -93,20 +95,22 @@ class AwsNetwork(Network):
                 opts=pulumi.ResourceOptions(parent=subnet),
             )
             if nat_ids:
-                aws.ec2.Route(
+                route = aws.ec2.Route(
                     f"{name}-private-{i}-default",
                     route_table_id=rt.id,
                     destination_cidr_block="0.0.0.0/0",
                     nat_gateway_id=nat_ids[i % len(nat_ids)],
                     opts=pulumi.ResourceOptions(parent=rt),
                 )
-            aws.ec2.RouteTableAssociation(
+                routes.append(route)
+            rta = aws.ec2.RouteTableAssociation(
                 f"{name}-private-{i}-rta",
                 subnet_id=subnet.id,
                 route_table_id=rt.id,
                 opts=pulumi.ResourceOptions(parent=subnet),
             )
             private.append(subnet)
+            associations.append(rta)
 
         self.public_subnets = public
         self.private_subnets = private
@@ -115,6 +119,9 @@ class AwsNetwork(Network):
         self.public_subnet_ids = pulumi.Output.all(*[s.id for s in public])
         self.private_subnet_ids = pulumi.Output.all(*[s.id for s in private])
         self.private_subnet_cidrs = plan.private
+        # A private instance reaches out only once its subnet uses the route table, the default
+        # route is in it, and the NAT gateway behind it is available (Pulumi waits for that).
+        self.egress = (*self.nat_gateways, *routes, *associations)
         self._register()
 
     def _nat_gateways(
@@ -122,6 +129,7 @@ class AwsNetwork(Network):
         name: str,
         args: NetworkArgs,
         public: list[aws.ec2.Subnet],
+        igw: aws.ec2.InternetGateway,
         tags: dict[str, str],
     ) -> list[aws.ec2.NatGateway]:
         count = {"none": 0, "single": 1, "per-zone": len(public)}[args.nat]
@@ -131,14 +139,16 @@ class AwsNetwork(Network):
                 f"{name}-nat-{i}-eip",
                 domain="vpc",
                 tags={**tags, "Name": f"{name}-nat-{i}"},
-                opts=pulumi.ResourceOptions(parent=public[i]),
+                # EC2 refuses a public address, and a NAT gateway, in a VPC with no internet
+                # gateway attached yet; nothing else orders them.
+                opts=pulumi.ResourceOptions(parent=public[i], depends_on=[igw]),
             )
             nat = aws.ec2.NatGateway(
                 f"{name}-nat-{i}",
                 allocation_id=eip.allocation_id,
                 subnet_id=public[i].id,
                 tags={**tags, "Name": f"{name}-nat-{i}"},
-                opts=pulumi.ResourceOptions(parent=public[i]),
+                opts=pulumi.ResourceOptions(parent=public[i], depends_on=[igw]),
             )
             gateways.append(nat)
         return gateways
