@@ -42,6 +42,8 @@ APP_ENV_DATABASE_PORT = "DATABASE_PORT"
 APP_ENV_DATABASE_NAME = "DATABASE_NAME"
 APP_ENV_DATABASE_USER = "DATABASE_USER"
 APP_ENV_DATABASE_PASSWORD = "DATABASE_PASSWORD"
+APP_ENV_DATABASE_SSLMODE = "PGSSLMODE"
+"""libpq's own variable: every target's database refuses clients without TLS."""
 APP_ENV_BUCKET = "BUCKET_NAME"
 APP_ENV_FILE = "/etc/stageline/app.env"
 """Where boot scripts write the variables (mode 0600) for `docker run --env-file`."""
@@ -57,6 +59,7 @@ def app_environment(
         APP_ENV_DATABASE_PORT: str(port),
         APP_ENV_DATABASE_NAME: name,
         APP_ENV_DATABASE_USER: user,
+        APP_ENV_DATABASE_SSLMODE: "require",
         APP_ENV_BUCKET: bucket,
     }
 

@@ -17,6 +17,7 @@ from components.compute import (
     APP_ENV_DATABASE_NAME,
     APP_ENV_DATABASE_PASSWORD,
     APP_ENV_DATABASE_PORT,
+    APP_ENV_DATABASE_SSLMODE,
     APP_ENV_DATABASE_USER,
     APP_ENV_FILE,
     APP_ENV_PORT,
@@ -119,6 +120,7 @@ def test_app_seed_writes_the_env_file_and_runs_with_it(monitor: RecordingMonitor
                 APP_ENV_DATABASE_PORT: "5432",
                 APP_ENV_DATABASE_NAME: "app",
                 APP_ENV_DATABASE_USER: "stageline",
+                APP_ENV_DATABASE_SSLMODE: "require",
                 APP_ENV_DATABASE_PASSWORD: PASSWORD,
                 APP_ENV_BUCKET: "s-data",
             }, seed.urn
