@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import fcntl
 import hashlib
 import json
@@ -21,15 +22,25 @@ import logging
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, cast
+
+from stageline.engine.plugins import (
+    DOWNLOAD_HOST,
+    OFFLINE_ENV,
+    PluginReport,
+    Probe,
+    Runner,
+    acquisition_env,
+    can_download,
+    install_plugins,
+    sdk_plugins,
+)
 
 log = logging.getLogger(__name__)
 
@@ -45,10 +56,6 @@ VERSION_SYMBOL = "github.com/pulumi/pulumi/sdk/v3/go/common/version.Version"
 # Older CLIs lack engine features the Automation API of our pinned SDK relies on.
 MIN_PATH_VERSION = (3, 200, 0)
 
-DOWNLOAD_HOST = "get.pulumi.com"
-PROBE_TIMEOUT_S = 3.0
-# Set to skip the download probe entirely, e.g. on machines that must not even try.
-OFFLINE_ENV = "STAGELINE_ENGINE_OFFLINE"
 
 # Part of the stamp: bump it when the build steps below change, so that a warm install made
 # by older steps is rebuilt rather than reported as current.
@@ -117,6 +124,7 @@ class InstallReport:
     size_bytes: int
     seconds: float
     notes: tuple[str, ...] = ()
+    plugins: PluginReport | None = None
 
     def summary(self) -> str:
         state = "already installed" if self.already_installed else "installed"
@@ -168,8 +176,11 @@ class _Attempts:
         self.reasons.append(f"{way}: {reason}")
 
 
-def engine_env(home: Path | None = None) -> dict[str, str]:
-    """Variables to add to a process environment so that it runs the installed engine."""
+def engine_env(home: Path | None = None, online: bool | None = None) -> dict[str, str]:
+    """Variables to add to a process environment so that it runs the installed engine.
+
+    ``online`` says whether plugins can be downloaded here; None probes the download site.
+    """
     layout = Layout.for_home(home)
     path = os.environ.get("PATH", "")
     # The bin dir comes first so that plugins built beside pulumi win over ambient ones. The
@@ -181,20 +192,54 @@ def engine_env(home: Path | None = None) -> dict[str, str]:
         # Plugins installed with `pulumi plugin install` land in PULUMI_HOME/plugins; keep them
         # inside the git-ignored home instead of the user's ~/.pulumi.
         "PULUMI_HOME": str(layout.pulumi_home),
-        # A missing plugin must fail fast rather than hang on a download that cannot succeed.
-        "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+        # Where nothing can be downloaded, a missing plugin must fail fast rather than hang on
+        # a download that cannot succeed; elsewhere the engine may fetch what it lacks.
+        **acquisition_env(can_download() if online is None else online),
         "PULUMI_SKIP_UPDATE_CHECK": "true",
         # Provider processes (libvirt's dynamic providers) fork `ssh`; see stageline/__init__.py.
         "GRPC_ENABLE_FORK_SUPPORT": "false",
     }
 
 
-def install(home: Path | None = None, force: bool = False) -> InstallReport:
-    """Make a working Pulumi engine available and report how.
+def install(
+    home: Path | None = None,
+    force: bool = False,
+    probe: Probe | None = None,
+    run_plugin: Runner | None = None,
+) -> InstallReport:
+    """Make a working Pulumi engine available, with the SDKs' provider plugins, and report how.
 
-    ``force`` ignores a current install and a PATH pulumi, and installs afresh.
+    ``force`` ignores a current install and a PATH pulumi, and installs afresh. ``probe`` says
+    whether the download site answers (default: ask it once); ``run_plugin`` runs
+    ``pulumi plugin install`` (default: a subprocess). Both are seams for tests.
     Raises ``EngineNotAvailableError`` when no way works.
     """
+    report = _install_engine(home, force, probe)
+    online = can_download(probe)
+    layout = Layout.for_home(home)
+    kwargs = {} if run_plugin is None else {"run": run_plugin}
+    plugins = install_plugins(
+        report.pulumi,
+        layout.pulumi_home,
+        {**os.environ, **engine_env(home, online)},
+        sdk_plugins(),
+        online,
+        **kwargs,
+    )
+    return _with_plugins(report, plugins)
+
+
+def _with_plugins(report: InstallReport, plugins: PluginReport) -> InstallReport:
+    notes = list(report.notes)
+    if plugins.installed:
+        notes.append("plugins installed: " + ", ".join(str(p) for p in plugins.installed))
+    if plugins.present:
+        notes.append("plugins present: " + ", ".join(str(p) for p in plugins.present))
+    notes += plugins.notes
+    return dataclasses.replace(report, notes=tuple(notes), plugins=plugins)
+
+
+def _install_engine(home: Path | None, force: bool, probe: Probe | None) -> InstallReport:
     started = time.monotonic()
     layout = Layout.for_home(home)
     layout.root.mkdir(parents=True, exist_ok=True)
@@ -219,7 +264,8 @@ def install(home: Path | None = None, force: bool = False) -> InstallReport:
             else:
                 return _report(layout, "path", False, version, exe, [exe], started, [])
 
-        if _download(layout, pinned, attempts):
+        online = not os.environ.get(OFFLINE_ENV) and can_download(probe)
+        if _download(layout, pinned, attempts, online):
             files = [layout.bin_dir / "pulumi"]
             notes = list(attempts.reasons)
             _write_stamp(layout, "download", _download_key(pinned), pinned, files, notes)
@@ -347,11 +393,11 @@ def _same(a: str, b: Path) -> bool:
 # --- way 2: the official download ------------------------------------------------------------
 
 
-def _download(layout: Layout, pinned: str, attempts: _Attempts) -> bool:
+def _download(layout: Layout, pinned: str, attempts: _Attempts, online: bool) -> bool:
     if os.environ.get(OFFLINE_ENV):
         attempts.add("download", f"skipped ({OFFLINE_ENV} is set)")
         return False
-    if not _reachable(DOWNLOAD_HOST, PROBE_TIMEOUT_S):
+    if not online:
         attempts.add("download", f"{DOWNLOAD_HOST} is not reachable")
         return False
     try:
@@ -368,31 +414,6 @@ def _download(layout: Layout, pinned: str, attempts: _Attempts) -> bool:
         attempts.add("download", f"PulumiCommand.install failed: {exc}")
         return False
     return (layout.bin_dir / "pulumi").exists()
-
-
-def _reachable(host: str, timeout: float) -> bool:
-    """Whether host:443 accepts a connection within timeout seconds."""
-    # Name resolution runs first and alone: where the resolver only knows the package
-    # registries, it fails without any packet being sent to the host. getaddrinfo has no
-    # timeout of its own, hence the thread.
-    addresses: list[tuple[object, ...]] = []
-
-    def resolve() -> None:
-        with contextlib.suppress(OSError):
-            addresses.extend(socket.getaddrinfo(host, 443, type=socket.SOCK_STREAM))
-
-    deadline = time.monotonic() + timeout
-    resolver = threading.Thread(target=resolve, daemon=True)
-    resolver.start()
-    resolver.join(timeout)
-    if not addresses:
-        return False
-    remaining = max(0.1, deadline - time.monotonic())
-    try:
-        with socket.create_connection((host, 443), timeout=remaining):
-            return True
-    except OSError:
-        return False
 
 
 # --- way 3: build from Go modules ------------------------------------------------------------
