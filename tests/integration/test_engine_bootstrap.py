@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import filecmp
 import os
 import subprocess
 from pathlib import Path
@@ -200,7 +201,8 @@ def test_a_new_checkout_links_the_cached_build_without_go(
     assert other.way == "build" and not other.already_installed
     assert any(n.startswith("build cached in ") for n in other.notes), other.notes
     cached = Path(next(n for n in other.notes if n.startswith("build cached in "))[16:])
-    # Outside the checkout, and the same bytes (linked, not rebuilt).
+    # Outside the checkout, and the same bytes: linked (or copied across filesystems).
     assert not cached.is_relative_to(Path(__file__).resolve().parents[2])
-    assert os.path.samefile(other.pulumi, cached / "bin" / "pulumi")
+    built = cached / "bin" / "pulumi"
+    assert os.path.samefile(other.pulumi, built) or filecmp.cmp(other.pulumi, built, False)
     assert other.seconds < 30
