@@ -28,6 +28,17 @@ class Backend:
     passphrase: str | None
     """None where the backend brings its own secrets provider (Pulumi Cloud)."""
     default_passphrase: bool
+    state_dir: Path | None = None
+    """The embedded default's folder, made on first use; None for a backend the user named."""
+
+    def prepare(self) -> None:
+        """Make the default state folder: the engine refuses a file backend that does not exist.
+
+        Only the embedded default is created. A folder the user named is theirs to make, so a
+        typo in STAGELINE_BACKEND_URL stays an error instead of a new, empty state.
+        """
+        if self.state_dir is not None:
+            self.state_dir.mkdir(parents=True, exist_ok=True)
 
     def env(self) -> dict[str, str]:
         env = {"PULUMI_BACKEND_URL": self.url}
@@ -44,13 +55,18 @@ class Backend:
         return None
 
 
+def default_state_dir(project_root: Path) -> Path:
+    return project_root / ".stageline" / "state"
+
+
 def default_state_url(project_root: Path) -> str:
-    return f"file://{project_root / '.stageline' / 'state'}"
+    return f"file://{default_state_dir(project_root)}"
 
 
 def resolve_backend(project_root: Path, environ: Mapping[str, str] | None = None) -> Backend:
     env = os.environ if environ is None else environ
     url = env.get("STAGELINE_BACKEND_URL") or env.get("PULUMI_BACKEND_URL")
+    state_dir = None if url else default_state_dir(project_root)
     url = url or default_state_url(project_root)
     if not url.startswith(DIY_SCHEMES):
         # Pulumi Cloud and self-hosted services encrypt secrets themselves.
@@ -66,10 +82,10 @@ def resolve_backend(project_root: Path, environ: Mapping[str, str] | None = None
                 "fix the path or set PULUMI_CONFIG_PASSPHRASE"
             ) from exc
     if passphrase:
-        return Backend(url, passphrase, False)
+        return Backend(url, passphrase, False, state_dir)
     if not url.startswith("file://"):
         raise BackendError(
             f"backend {url} is shared, and the default passphrase would leave its secrets "
             "readable by anyone: set PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE)"
         )
-    return Backend(url, DEFAULT_PASSPHRASE, True)
+    return Backend(url, DEFAULT_PASSPHRASE, True, state_dir)

@@ -76,6 +76,7 @@ def open_stack(
 ) -> auto.Stack:
     """Select the stage's stack, creating it on demand from stacks/Pulumi.<stage>.yaml."""
     project.ensure_stack_file(stage) if create else project.stack_file(stage)
+    backend.prepare()
     opts = auto.LocalWorkspaceOptions(
         work_dir=str(project.root),
         pulumi_command=engine.command,

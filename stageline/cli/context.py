@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -11,6 +10,7 @@ import click
 from pulumi import automation as auto
 
 from stageline.backend import Backend, BackendError, resolve_backend
+from stageline.engine.errors import explain
 from stageline.workspace import Engine, Project, StageNotFoundError, open_stack
 
 
@@ -27,6 +27,9 @@ class CliContext:
                 self._backend = resolve_backend(self.project.root)
             except BackendError as exc:
                 raise click.ClickException(str(exc)) from exc
+            # Every command that reaches the backend comes through here, the engine
+            # passthrough included; on a fresh clone the default folder does not exist yet.
+            self._backend.prepare()
             warning = self._backend.warning()
             if warning:
                 click.secho(f"warning: {warning}", fg="yellow", err=True)
@@ -56,43 +59,9 @@ class CliContext:
                 raise click.BadParameter(str(exc), param_hint="STAGE") from exc
 
 
-_ERROR_LINE = re.compile(r"^\s*(error|invalid stageline configuration)\b.*", re.IGNORECASE)
-
-
-# The engine repeats a program's error as "an unhandled error occurred: ..." and closes with
-# "update failed"; neither adds anything to the first report.
-_NOISE = (
-    "error: an unhandled error occurred",
-    "error: update failed",
-    "error: preview failed",
-    "error: resource monitor has terminated",
-)
-
-
-def summarize_command_error(exc: auto.CommandError) -> str:
-    """The engine's error lines, without its progress lines and repeated reports."""
-    # CommandError carries the CLI's stdout and stderr only inside its message.
-    lines = str(exc).splitlines()
-    blocks: list[list[str]] = []
-    for i, line in enumerate(lines):
-        if not _ERROR_LINE.match(line) or "**failed**" in line:
-            continue
-        block = [line.strip()]
-        for follow in lines[i + 1 :]:
-            if not follow.strip() or _ERROR_LINE.match(follow):
-                break
-            block.append(follow.rstrip())
-        if block not in blocks:
-            blocks.append(block)
-    useful = [b for b in blocks if not b[0].lower().startswith(_NOISE)] or blocks
-    if not useful:
-        return "\n".join([line for line in lines if line.strip()][-15:])
-    return "\n".join("\n".join(b) for b in useful)
-
-
-def unknown_upstream(text: str) -> str | None:
-    match = re.search(r'unknown stack "([^"]+)"', text)
-    return match.group(1) if match else None
+def summarize_command_error(stage: str, exc: auto.CommandError) -> str:
+    """The failure as one message saying what failed and what to run, never the raw dump."""
+    return explain(stage, str(exc))
 
 
 @contextmanager
@@ -111,11 +80,4 @@ def engine_errors(stage: str) -> Iterator[None]:
             f"stage {stage!r} has no stack in this backend yet: run `stageline up {stage}` first."
         ) from exc
     except auto.CommandError as exc:
-        missing = unknown_upstream(str(exc))
-        if missing:
-            upstream = missing.rsplit("/", 1)[-1]
-            raise click.ClickException(
-                f"stage {stage!r} promotes from {upstream!r}, but its stack {missing!r} does not "
-                f"exist in this backend. Fix: run `stageline up {upstream}`, then retry."
-            ) from exc
-        raise click.ClickException(f"{stage}: {summarize_command_error(exc)}") from exc
+        raise click.ClickException(summarize_command_error(stage, exc)) from exc

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import fcntl
 import hashlib
 import json
@@ -21,15 +22,26 @@ import logging
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, cast
+
+from stageline.engine import launcher
+from stageline.engine.plugins import (
+    DOWNLOAD_HOST,
+    OFFLINE_ENV,
+    PluginReport,
+    Probe,
+    Runner,
+    acquisition_env,
+    can_download,
+    install_plugins,
+    sdk_plugins,
+)
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +49,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 # The wrapper Go module whose go.mod/go.sum pin every engine binary we build.
 WRAPPER_DIR = REPO_ROOT / "engine"
 DEFAULT_HOME = REPO_ROOT / ".stageline"
+# Another stageline home for the engine and its plugins, e.g. to try an engine beside the
+# checkout's own.
+HOME_ENV = "STAGELINE_HOME"
 
 PKG_MODULE = "github.com/pulumi/pulumi/pkg/v3"
 SDK_MODULE = "github.com/pulumi/pulumi/sdk/v3"
@@ -45,15 +60,15 @@ VERSION_SYMBOL = "github.com/pulumi/pulumi/sdk/v3/go/common/version.Version"
 # Older CLIs lack engine features the Automation API of our pinned SDK relies on.
 MIN_PATH_VERSION = (3, 200, 0)
 
-DOWNLOAD_HOST = "get.pulumi.com"
-PROBE_TIMEOUT_S = 3.0
-# Set to skip the download probe entirely, e.g. on machines that must not even try.
-OFFLINE_ENV = "STAGELINE_ENGINE_OFFLINE"
 
 # Part of the stamp: bump it when the build steps below change, so that a warm install made
 # by older steps is rebuilt rather than reported as current.
-RECIPE = "1"
+RECIPE = "2"
 STAMP_NAME = ".stageline-engine.json"
+LANGUAGE_HOST = "pulumi-language-python"
+# Where built engines are cached by content hash (default /var/cache/stageline, else the
+# user's cache folder).
+CACHE_ENV = "STAGELINE_CACHE_DIR"
 
 Way = Literal["path", "download", "build"]
 
@@ -117,6 +132,7 @@ class InstallReport:
     size_bytes: int
     seconds: float
     notes: tuple[str, ...] = ()
+    plugins: PluginReport | None = None
 
     def summary(self) -> str:
         state = "already installed" if self.already_installed else "installed"
@@ -125,9 +141,13 @@ class InstallReport:
             f"  pulumi:  {self.pulumi}",
             f"  bin dir: {self.bin_dir} ({self.size_bytes / 2**20:.0f} MiB)",
         ]
-        lines += [f"  file:    {f.name}" for f in self.files]
+        lines += [f"  file:    {_shown(f, self.root)}" for f in self.files]
         lines += [f"  note:    {n}" for n in self.notes]
         return "\n".join(lines)
+
+
+def _shown(path: Path, root: Path) -> str:
+    return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
 
 
 @dataclass(frozen=True)
@@ -138,7 +158,8 @@ class Layout:
 
     @classmethod
     def for_home(cls, home: Path | None) -> Layout:
-        return cls((home or DEFAULT_HOME).resolve())
+        given = os.environ.get(HOME_ENV)
+        return cls((home or (Path(given) if given else DEFAULT_HOME)).resolve())
 
     @property
     def root(self) -> Path:
@@ -168,8 +189,11 @@ class _Attempts:
         self.reasons.append(f"{way}: {reason}")
 
 
-def engine_env(home: Path | None = None) -> dict[str, str]:
-    """Variables to add to a process environment so that it runs the installed engine."""
+def engine_env(home: Path | None = None, online: bool | None = None) -> dict[str, str]:
+    """Variables to add to a process environment so that it runs the installed engine.
+
+    ``online`` says whether plugins can be downloaded here; None probes the download site.
+    """
     layout = Layout.for_home(home)
     path = os.environ.get("PATH", "")
     # The bin dir comes first so that plugins built beside pulumi win over ambient ones. The
@@ -181,20 +205,54 @@ def engine_env(home: Path | None = None) -> dict[str, str]:
         # Plugins installed with `pulumi plugin install` land in PULUMI_HOME/plugins; keep them
         # inside the git-ignored home instead of the user's ~/.pulumi.
         "PULUMI_HOME": str(layout.pulumi_home),
-        # A missing plugin must fail fast rather than hang on a download that cannot succeed.
-        "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+        # Where nothing can be downloaded, a missing plugin must fail fast rather than hang on
+        # a download that cannot succeed; elsewhere the engine may fetch what it lacks.
+        **acquisition_env(can_download() if online is None else online),
         "PULUMI_SKIP_UPDATE_CHECK": "true",
         # Provider processes (libvirt's dynamic providers) fork `ssh`; see stageline/__init__.py.
         "GRPC_ENABLE_FORK_SUPPORT": "false",
     }
 
 
-def install(home: Path | None = None, force: bool = False) -> InstallReport:
-    """Make a working Pulumi engine available and report how.
+def install(
+    home: Path | None = None,
+    force: bool = False,
+    probe: Probe | None = None,
+    run_plugin: Runner | None = None,
+) -> InstallReport:
+    """Make a working Pulumi engine available, with the SDKs' provider plugins, and report how.
 
-    ``force`` ignores a current install and a PATH pulumi, and installs afresh.
+    ``force`` ignores a current install and a PATH pulumi, and installs afresh. ``probe`` says
+    whether the download site answers (default: ask it once); ``run_plugin`` runs
+    ``pulumi plugin install`` (default: a subprocess). Both are seams for tests.
     Raises ``EngineNotAvailableError`` when no way works.
     """
+    report = _install_engine(home, force, probe)
+    online = can_download(probe)
+    layout = Layout.for_home(home)
+    kwargs = {} if run_plugin is None else {"run": run_plugin}
+    plugins = install_plugins(
+        report.pulumi,
+        layout.pulumi_home,
+        {**os.environ, **engine_env(home, online)},
+        sdk_plugins(),
+        online,
+        **kwargs,
+    )
+    return _with_plugins(report, plugins)
+
+
+def _with_plugins(report: InstallReport, plugins: PluginReport) -> InstallReport:
+    notes = list(report.notes)
+    if plugins.installed:
+        notes.append("plugins installed: " + ", ".join(str(p) for p in plugins.installed))
+    if plugins.present:
+        notes.append("plugins present: " + ", ".join(str(p) for p in plugins.present))
+    notes += plugins.notes
+    return dataclasses.replace(report, notes=tuple(notes), plugins=plugins)
+
+
+def _install_engine(home: Path | None, force: bool, probe: Probe | None) -> InstallReport:
     started = time.monotonic()
     layout = Layout.for_home(home)
     layout.root.mkdir(parents=True, exist_ok=True)
@@ -219,13 +277,14 @@ def install(home: Path | None = None, force: bool = False) -> InstallReport:
             else:
                 return _report(layout, "path", False, version, exe, [exe], started, [])
 
-        if _download(layout, pinned, attempts):
-            files = [layout.bin_dir / "pulumi"]
+        online = not os.environ.get(OFFLINE_ENV) and can_download(probe)
+        if _download(layout, pinned, attempts, online):
+            files = [layout.root / "bin" / "pulumi"]
             notes = list(attempts.reasons)
             _write_stamp(layout, "download", _download_key(pinned), pinned, files, notes)
             return _report(layout, "download", False, pinned, files[0], files, started, notes)
 
-        built = _build(layout, pinned, attempts)
+        built = _build(layout, pinned, attempts, fresh=force)
         if built is not None:
             files, notes = built
             notes = attempts.reasons + notes
@@ -268,7 +327,8 @@ def _current_install(layout: Layout, pinned: str, started: float) -> InstallRepo
         return None
     if stamp.get("key") not in {_build_key(), _download_key(pinned)}:
         return None
-    files = [layout.bin_dir / name for name in stamp.get("files", [])]
+    # Paths relative to the engine root: the launcher's host lives in libexec/.
+    files = [layout.root / name for name in stamp.get("files", [])]
     if not files or not all(os.access(f, os.X_OK) for f in files):
         return None
     way = stamp.get("way")
@@ -282,6 +342,7 @@ def _current_install(layout: Layout, pinned: str, started: float) -> InstallRepo
 def _build_key() -> str:
     digest = hashlib.sha256(RECIPE.encode())
     digest.update(repr(TARGETS + SDK_SCRIPTS).encode())
+    digest.update(launcher.SCRIPT.encode())
     for module_dir in sorted({t.module_dir for t in TARGETS}):
         for name in ("go.mod", "go.sum"):
             path = WRAPPER_DIR / module_dir / name
@@ -303,7 +364,7 @@ def _write_stamp(
         "way": way,
         "key": key,
         "version": version,
-        "files": [f.name for f in files],
+        "files": [str(f.relative_to(layout.root)) for f in files],
         "notes": notes,
     }
     tmp = layout.stamp.with_suffix(".tmp")
@@ -347,11 +408,11 @@ def _same(a: str, b: Path) -> bool:
 # --- way 2: the official download ------------------------------------------------------------
 
 
-def _download(layout: Layout, pinned: str, attempts: _Attempts) -> bool:
+def _download(layout: Layout, pinned: str, attempts: _Attempts, online: bool) -> bool:
     if os.environ.get(OFFLINE_ENV):
         attempts.add("download", f"skipped ({OFFLINE_ENV} is set)")
         return False
-    if not _reachable(DOWNLOAD_HOST, PROBE_TIMEOUT_S):
+    if not online:
         attempts.add("download", f"{DOWNLOAD_HOST} is not reachable")
         return False
     try:
@@ -370,42 +431,86 @@ def _download(layout: Layout, pinned: str, attempts: _Attempts) -> bool:
     return (layout.bin_dir / "pulumi").exists()
 
 
-def _reachable(host: str, timeout: float) -> bool:
-    """Whether host:443 accepts a connection within timeout seconds."""
-    # Name resolution runs first and alone: where the resolver only knows the package
-    # registries, it fails without any packet being sent to the host. getaddrinfo has no
-    # timeout of its own, hence the thread.
-    addresses: list[tuple[object, ...]] = []
-
-    def resolve() -> None:
-        with contextlib.suppress(OSError):
-            addresses.extend(socket.getaddrinfo(host, 443, type=socket.SOCK_STREAM))
-
-    deadline = time.monotonic() + timeout
-    resolver = threading.Thread(target=resolve, daemon=True)
-    resolver.start()
-    resolver.join(timeout)
-    if not addresses:
-        return False
-    remaining = max(0.1, deadline - time.monotonic())
-    try:
-        with socket.create_connection((host, 443), timeout=remaining):
-            return True
-    except OSError:
-        return False
-
-
 # --- way 3: build from Go modules ------------------------------------------------------------
 
 
-def _build(layout: Layout, pinned: str, attempts: _Attempts) -> tuple[list[Path], list[str]] | None:
+def _build(
+    layout: Layout, pinned: str, attempts: _Attempts, fresh: bool = False
+) -> tuple[list[Path], list[str]] | None:
+    # Taken before building: a go.mod edited meanwhile then leaves a stale stamp, not a wrong one.
+    key = _build_key()
+    cache = engine_cache_dir() / key.removeprefix("build:")
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    # One build per content hash, shared by every checkout on the machine: a fresh clone
+    # links the cached binaries in seconds instead of building them again.
+    with _locked(cache.with_name(cache.name + ".lock")):
+        manifest = None if fresh else _cached_build(cache)
+        if manifest is None:
+            built = _build_into(cache, pinned, attempts)
+            if built is None:
+                return None
+            manifest = built
+        else:
+            log.info("reusing the engine built in %s", cache)
+    relative, notes = manifest
+    files = _link_tree(cache, layout.root, relative)
+    _write_stamp(layout, "build", key, pinned, files, notes)
+    return files, [*notes, f"build cached in {cache}"]
+
+
+def engine_cache_dir() -> Path:
+    """Where built engines are kept by content hash, outside any checkout."""
+    given = os.environ.get(CACHE_ENV)
+    if given:
+        return Path(given) / "engine"
+    system = Path("/var/cache/stageline")
+    with contextlib.suppress(OSError):
+        system.mkdir(parents=True, exist_ok=True)
+    if os.access(system, os.W_OK):
+        return system / "engine"
+    xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(xdg) / "stageline" / "engine"
+
+
+_MANIFEST = "manifest.json"
+
+
+def _cached_build(cache: Path) -> tuple[list[str], list[str]] | None:
+    try:
+        manifest = json.loads((cache / _MANIFEST).read_text())
+    except (OSError, ValueError):
+        return None
+    relative = [str(f) for f in manifest.get("files", [])]
+    if not relative or not all(os.access(cache / f, os.X_OK) for f in relative):
+        return None
+    return relative, [str(n) for n in manifest.get("notes", [])]
+
+
+def _link_tree(source: Path, dest: Path, relative: Sequence[str]) -> list[Path]:
+    files: list[Path] = []
+    for name in relative:
+        final = dest / name
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = final.with_name(f".{final.name}.tmp")
+        tmp.unlink(missing_ok=True)
+        try:
+            os.link(source / name, tmp)
+        except OSError:
+            # Another filesystem: a copy costs a second and the same disk as before.
+            shutil.copy2(source / name, tmp)
+        tmp.replace(final)
+        files.append(final)
+    return files
+
+
+def _build_into(
+    cache: Path, pinned: str, attempts: _Attempts
+) -> tuple[list[str], list[str]] | None:
     go = shutil.which("go")
     if go is None:
         attempts.add("build", "no `go` on PATH")
         return None
     notes: list[str] = []
-    # Taken before building: a go.mod edited meanwhile then leaves a stale stamp, not a wrong one.
-    key = _build_key()
 
     groups: dict[str, list[GoTarget]] = {}
     for target in TARGETS:
@@ -418,9 +523,10 @@ def _build(layout: Layout, pinned: str, attempts: _Attempts) -> tuple[list[Path]
         else:
             notes.append(f"{target.binary} not built: no wrapper go.mod requires {target.module}")
 
-    staging = layout.root / ".staging"
+    staging = cache.with_name(cache.name + ".staging")
     shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
+    out = staging / "out"
+    out.mkdir(parents=True)
     try:
         env, go_version = _go_env(go)
         for module_dir, targets in groups.items():
@@ -435,7 +541,7 @@ def _build(layout: Layout, pinned: str, attempts: _Attempts) -> tuple[list[Path]
             version = _go_mod_requires(WRAPPER_DIR / module_dir / "go.mod").get(SDK_MODULE, pinned)
             ldflags = f"-s -w -X {VERSION_SYMBOL}={version}"
             _run(
-                [go, "build", "-ldflags", ldflags, "-o", f"{staging}{os.sep}"]
+                [go, "build", "-ldflags", ldflags, "-o", f"{out}{os.sep}"]
                 + [t.package for t in targets],
                 cwd=WRAPPER_DIR / module_dir,
                 env=env,
@@ -453,21 +559,32 @@ def _build(layout: Layout, pinned: str, attempts: _Attempts) -> tuple[list[Path]
                 notes.append(f"{source.name} not installed: {SDK_MODULE} {pinned} has none")
                 continue
             # Module cache files are read-only; copy the bytes, then make the copy executable.
-            shutil.copyfile(source, staging / source.name)
-        layout.bin_dir.mkdir(parents=True, exist_ok=True)
-        files: list[Path] = []
-        for built in sorted(staging.iterdir(), key=lambda p: (p.name != "pulumi", p.name)):
+            shutil.copyfile(source, out / source.name)
+        tree = staging / "tree"
+        files: list[str] = []
+        for built in sorted(out.iterdir(), key=lambda p: (p.name != "pulumi", p.name)):
+            # The built host takes its virtualenv as flags that today's CLI no longer passes:
+            # it goes to libexec/, and the launcher that passes them takes its name in bin/.
+            place = "libexec" if built.name == LANGUAGE_HOST else "bin"
+            (tree / place).mkdir(parents=True, exist_ok=True)
             built.chmod(0o755)
-            final = layout.bin_dir / built.name
-            built.replace(final)
-            files.append(final)
+            built.replace(tree / place / built.name)
+            files.append(f"{place}/{built.name}")
+        if f"libexec/{LANGUAGE_HOST}" in files:
+            script = tree / "bin" / LANGUAGE_HOST
+            script.write_text(launcher.SCRIPT)
+            script.chmod(0o755)
+            files.insert(1, f"bin/{LANGUAGE_HOST}")
+        manifest = {"key": cache.name, "files": files, "notes": notes}
+        (tree / _MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+        shutil.rmtree(cache, ignore_errors=True)
+        # Renamed into place last: an interrupted build never looks cached.
+        tree.replace(cache)
     except _BuildError as exc:
         attempts.add("build", str(exc))
         return None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-
-    _write_stamp(layout, "build", key, pinned, files, notes)
     return files, notes
 
 

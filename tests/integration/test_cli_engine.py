@@ -165,3 +165,32 @@ def test_pulumi_preview_reports_config_errors_from_the_program(run: Run, project
     preview = run("pulumi", "preview", "-s", "qa")
     assert preview.exit_code != 0
     assert "stageline:compute.minCount = 9: above compute.maxCount (3)" in preview.output
+
+
+def test_a_missing_provider_plugin_offline_says_which_how_and_plan(
+    run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from importlib.metadata import version
+
+    import pulumi
+
+    from stageline.engine.plugins import OFFLINE_ENV
+
+    # Nothing can be downloaded: the engine must fail at once, not try.
+    monkeypatch.setenv(OFFLINE_ENV, "1")
+
+    def needs_aws(config: object, release: object) -> pulumi.Inputs:
+        import pulumi_aws
+
+        pulumi_aws.s3.Bucket("needs-the-aws-plugin")
+        return {}
+
+    result = run("up", "dev", environment=needs_aws)
+
+    assert result.exit_code == 1, result.output
+    aws = version("pulumi-aws")
+    assert f"needs the Pulumi resource plugin aws v{aws}" in result.output, result.output
+    assert f"plugin install resource aws {aws}" in result.output, result.output
+    assert "`stageline engine install`" in result.output, result.output
+    assert "`stageline plan dev` previews the stage offline" in result.output, result.output
+    assert "code: 1" not in result.output and "stdout:" not in result.output, result.output

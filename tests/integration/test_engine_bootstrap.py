@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import filecmp
 import os
 import subprocess
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from stageline.engine import EngineNotAvailableError, InstallReport, engine_env, install
-from stageline.engine.bootstrap import OFFLINE_ENV, pinned_version
+from stageline.engine.bootstrap import CACHE_ENV, OFFLINE_ENV, pinned_version
 
 
 @pytest.fixture(scope="module")
@@ -105,8 +106,9 @@ def test_missing_go_and_pulumi_gives_a_clear_error(
     empty = tmp_path / "empty-bin"
     empty.mkdir()
     monkeypatch.setenv("PATH", str(empty))
-    # No network probe in a unit test.
+    # No network probe in a unit test, and no build cached by an earlier install.
     monkeypatch.setenv(OFFLINE_ENV, "1")
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
 
     with pytest.raises(EngineNotAvailableError) as caught:
         install(home=tmp_path / "home")
@@ -144,6 +146,63 @@ def test_an_old_pulumi_on_path_is_named_in_the_error(
     exe = _fake_pulumi(tmp_path / "bin", "v3.150.0")
     monkeypatch.setenv("PATH", str(exe.parent))
     monkeypatch.setenv(OFFLINE_ENV, "1")
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
 
     with pytest.raises(EngineNotAvailableError, match=r"v3\.150\.0, older than 3\.200\.0"):
         install(home=tmp_path / "home")
+
+
+@pytest.mark.integration
+def test_install_fetches_the_sdks_plugins_only_where_it_can_download(
+    engine: InstallReport, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import subprocess as sp
+    from collections.abc import Mapping
+    from importlib.metadata import version
+
+    if engine.way == "path":
+        pytest.skip("a PATH pulumi is not installed into a home")
+    monkeypatch.delenv(OFFLINE_ENV, raising=False)
+    home = tmp_path / "home"
+    calls: list[list[str]] = []
+
+    def plugin_install(argv: list[str], env: Mapping[str, str]) -> sp.CompletedProcess[str]:
+        assert env["PULUMI_HOME"] == str(home / "pulumi-home")
+        calls.append(argv[1:])
+        return sp.CompletedProcess(argv, 0, "", "")
+
+    # Offline: the engine is installed (from the build cache), no plugin is fetched.
+    offline = install(home=home, probe=lambda: False, run_plugin=plugin_install)
+    assert calls == []
+    assert any("get.pulumi.com is not reachable" in n for n in offline.notes), offline.notes
+
+    # Online: the same install, and each SDK's plugin at its exact version.
+    online = install(home=home, probe=lambda: True, run_plugin=plugin_install)
+    assert online.already_installed
+    assert ["plugin", "install", "resource", "aws", version("pulumi-aws")] in calls
+    assert ["plugin", "install", "resource", "gcp", version("pulumi-gcp")] in calls
+    wanted = ["plugin", "install", "resource", "azure-native", version("pulumi-azure-native")]
+    assert wanted in calls
+
+
+@pytest.mark.integration
+def test_a_new_checkout_links_the_cached_build_without_go(
+    engine: InstallReport, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if engine.way != "build":
+        pytest.skip("only a built engine is cached")
+    empty = tmp_path / "no-go"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    monkeypatch.setenv(OFFLINE_ENV, "1")
+
+    other = install(home=tmp_path / "home")
+
+    assert other.way == "build" and not other.already_installed
+    assert any(n.startswith("build cached in ") for n in other.notes), other.notes
+    cached = Path(next(n for n in other.notes if n.startswith("build cached in "))[16:])
+    # Outside the checkout, and the same bytes: linked (or copied across filesystems).
+    assert not cached.is_relative_to(Path(__file__).resolve().parents[2])
+    built = cached / "bin" / "pulumi"
+    assert os.path.samefile(other.pulumi, built) or filecmp.cmp(other.pulumi, built, False)
+    assert other.seconds < 30

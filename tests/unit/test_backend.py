@@ -45,3 +45,33 @@ def test_a_service_backend_brings_its_own_secrets(tmp_path: Path) -> None:
 def test_stageline_variable_wins_over_pulumis(tmp_path: Path) -> None:
     env = {"STAGELINE_BACKEND_URL": "file:///a", "PULUMI_BACKEND_URL": "file:///b"}
     assert resolve_backend(tmp_path, env).url == "file:///a"
+
+
+def test_the_default_state_folder_is_made_on_first_use(tmp_path: Path) -> None:
+    backend = resolve_backend(tmp_path, {})
+    state = tmp_path / ".stageline" / "state"
+    assert not state.exists()
+    backend.prepare()
+    assert state.is_dir() and backend.url == f"file://{state}"
+    backend.prepare()  # a second command finds it in place
+
+
+def test_a_folder_the_user_named_is_not_made_for_them(tmp_path: Path) -> None:
+    named = tmp_path / "typo-state"
+    env = {"STAGELINE_BACKEND_URL": f"file://{named}", "PULUMI_CONFIG_PASSPHRASE": "p"}
+    resolve_backend(tmp_path, env).prepare()
+    assert not named.exists()
+    assert not (tmp_path / ".stageline").exists()
+
+
+def test_every_command_reaching_the_backend_gets_the_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from stageline.cli.context import CliContext
+    from stageline.workspace import Project
+
+    for name in ("STAGELINE_BACKEND_URL", "PULUMI_BACKEND_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "p")
+    CliContext(Project(tmp_path)).backend  # noqa: B018 - the property is the first use
+    assert (tmp_path / ".stageline" / "state").is_dir()
