@@ -174,6 +174,11 @@ class Layout:
         return self.home / "pulumi-home"
 
     @property
+    def acquisition(self) -> Path:
+        """Whether the last install could download plugins."""
+        return self.root / "acquisition.json"
+
+    @property
     def stamp(self) -> Path:
         return self.bin_dir / STAMP_NAME
 
@@ -192,9 +197,12 @@ class _Attempts:
 def engine_env(home: Path | None = None, online: bool | None = None) -> dict[str, str]:
     """Variables to add to a process environment so that it runs the installed engine.
 
-    ``online`` says whether plugins can be downloaded here; None probes the download site.
+    ``online`` says whether plugins can be downloaded here; None takes what the last install
+    found (see ``install``), so that commands never probe the network themselves.
     """
     layout = Layout.for_home(home)
+    if online is None:
+        online = _recorded_online(layout)
     path = os.environ.get("PATH", "")
     # The bin dir comes first so that plugins built beside pulumi win over ambient ones. The
     # interpreter running stageline comes next: the language host and the dynamic-provider
@@ -207,7 +215,7 @@ def engine_env(home: Path | None = None, online: bool | None = None) -> dict[str
         "PULUMI_HOME": str(layout.pulumi_home),
         # Where nothing can be downloaded, a missing plugin must fail fast rather than hang on
         # a download that cannot succeed; elsewhere the engine may fetch what it lacks.
-        **acquisition_env(can_download() if online is None else online),
+        **acquisition_env(online),
         "PULUMI_SKIP_UPDATE_CHECK": "true",
         # Provider processes (libvirt's dynamic providers) fork `ssh`; see stageline/__init__.py.
         "GRPC_ENABLE_FORK_SUPPORT": "false",
@@ -230,6 +238,7 @@ def install(
     report = _install_engine(home, force, probe)
     online = can_download(probe)
     layout = Layout.for_home(home)
+    _record_online(layout, online)
     kwargs = {} if run_plugin is None else {"run": run_plugin}
     plugins = install_plugins(
         report.pulumi,
@@ -240,6 +249,19 @@ def install(
         **kwargs,
     )
     return _with_plugins(report, plugins)
+
+
+def _record_online(layout: Layout, online: bool) -> None:
+    # Commands read this instead of probing the download site on every run.
+    layout.acquisition.write_text(json.dumps({"online": online}))
+
+
+def _recorded_online(layout: Layout) -> bool:
+    """What the last install found; without one, fail fast on a missing plugin."""
+    try:
+        return bool(json.loads(layout.acquisition.read_text()).get("online"))
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def _with_plugins(report: InstallReport, plugins: PluginReport) -> InstallReport:

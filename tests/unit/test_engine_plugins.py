@@ -10,9 +10,7 @@ from collections.abc import Mapping
 from importlib.metadata import version
 from pathlib import Path
 
-import pytest
-
-from stageline.engine.bootstrap import engine_env
+from stageline.engine.bootstrap import Layout, _record_online, engine_env
 from stageline.engine.plugins import (
     OFFLINE_ENV,
     PluginSpec,
@@ -61,12 +59,15 @@ def test_forced_offline_never_probes() -> None:
     assert can_download(probe, environ={OFFLINE_ENV: "1"}) is False
 
 
-def test_engine_env_asks_the_probe_when_not_told(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(OFFLINE_ENV, raising=False)
-    monkeypatch.setattr("stageline.engine.plugins._probe_once", lambda: True)
-    assert engine_env()[ACQUISITION] == "false"
-    monkeypatch.setattr("stageline.engine.plugins._probe_once", lambda: False)
-    assert engine_env()[ACQUISITION] == "true"
+def test_commands_follow_what_the_last_install_found(tmp_path: Path) -> None:
+    # Commands never probe: they take the decision `stageline engine install` recorded.
+    layout = Layout.for_home(tmp_path)
+    layout.root.mkdir(parents=True)
+    assert engine_env(tmp_path)[ACQUISITION] == "true", "no install recorded: fail fast"
+    _record_online(layout, True)
+    assert engine_env(tmp_path)[ACQUISITION] == "false"
+    _record_online(layout, False)
+    assert engine_env(tmp_path)[ACQUISITION] == "true"
 
 
 WANTED = [PluginSpec("resource", "aws", "7.51.1"), PluginSpec("resource", "gcp", "10.2.0")]
