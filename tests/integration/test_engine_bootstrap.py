@@ -18,6 +18,25 @@ def report(engine: InstallReport) -> InstallReport:
     return engine
 
 
+def _path_without_pulumi() -> str:
+    """PATH less every folder holding a `pulumi`: what a machine without one looks like."""
+    dirs = os.environ.get("PATH", "").split(os.pathsep)
+    return os.pathsep.join(d for d in dirs if d and not (Path(d) / "pulumi").exists())
+
+
+@pytest.fixture(scope="module")
+def own_install(engine: InstallReport, tmp_path_factory: pytest.TempPathFactory) -> InstallReport:
+    """stageline's own install into a fresh home, whatever `pulumi` the machine has on PATH.
+
+    The tests of the installed layout use it, so that they never skip because the shared
+    engine came from PATH. It links the content-addressed build cache that setup filled.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PATH", _path_without_pulumi())
+        patch.setenv(OFFLINE_ENV, "1")
+        return install(home=tmp_path_factory.mktemp("own") / "home")
+
+
 def _run_env() -> dict[str, str]:
     return {**os.environ, **engine_env()}
 
@@ -46,9 +65,9 @@ def test_a_second_install_finds_the_first(report: InstallReport) -> None:
 
 
 @pytest.mark.integration
-def test_python_scripts_sit_beside_pulumi_and_are_executable(report: InstallReport) -> None:
-    if report.way == "path":
-        pytest.skip("a PATH pulumi ships its own layout")
+def test_python_scripts_sit_beside_pulumi_and_are_executable(own_install: InstallReport) -> None:
+    report = own_install
+    assert report.way == "build", report
     for name in ("pulumi-language-python-exec", "pulumi-resource-pulumi-python"):
         script = report.bin_dir / name
         assert script.is_file(), f"{script} is missing"
@@ -56,9 +75,9 @@ def test_python_scripts_sit_beside_pulumi_and_are_executable(report: InstallRepo
 
 
 @pytest.mark.integration
-def test_language_host_sits_beside_its_exec_script(report: InstallReport) -> None:
-    if report.way == "path":
-        pytest.skip("a PATH pulumi ships its own layout")
+def test_language_host_sits_beside_its_exec_script(own_install: InstallReport) -> None:
+    report = own_install
+    assert report.way == "build", report
     host = report.bin_dir / "pulumi-language-python"
     exec_script = host.with_name("pulumi-language-python-exec")
     for path in (host, exec_script):
@@ -70,8 +89,8 @@ def test_language_host_sits_beside_its_exec_script(report: InstallReport) -> Non
 def test_inline_program_runs_up_on_the_engine(
     report: InstallReport, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    auto = pytest.importorskip("pulumi.automation")
     import pulumi
+    from pulumi import automation as auto
 
     for key, value in engine_env().items():
         monkeypatch.setenv(key, value)
@@ -160,8 +179,7 @@ def test_install_fetches_the_sdks_plugins_only_where_it_can_download(
     from collections.abc import Mapping
     from importlib.metadata import version
 
-    if engine.way == "path":
-        pytest.skip("a PATH pulumi is not installed into a home")
+    monkeypatch.setenv("PATH", _path_without_pulumi())
     monkeypatch.delenv(OFFLINE_ENV, raising=False)
     home = tmp_path / "home"
     calls: list[list[str]] = []
@@ -187,10 +205,9 @@ def test_install_fetches_the_sdks_plugins_only_where_it_can_download(
 
 @pytest.mark.integration
 def test_a_new_checkout_links_the_cached_build_without_go(
-    engine: InstallReport, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    own_install: InstallReport, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if engine.way != "build":
-        pytest.skip("only a built engine is cached")
+    assert own_install.way == "build", own_install
     empty = tmp_path / "no-go"
     empty.mkdir()
     monkeypatch.setenv("PATH", str(empty))
