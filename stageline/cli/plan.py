@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +13,20 @@ import click
 
 from components.errors import ConfigError
 from stageline.graph import StageGraph, load_stage_graph, node_from_file
+from stageline.plan.cache import PlanCache
 from stageline.plan.render import render_json, render_text
 from stageline.plan.runner import StagePlan, plan_progression
 from stageline.program import deploy
-from stageline.stack_files import StackFile, find_stack, list_stack_files, stacks_dir
+from stageline.stack_files import (
+    StackFile,
+    find_stack,
+    list_stack_files,
+    project_root,
+    stacks_dir,
+)
+
+# Planning is CPU-bound (mostly SDK imports): one planner process per core, within reason.
+DEFAULT_JOBS = min(4, os.cpu_count() or 1)
 
 
 def _load_outputs(path: Path, upstream: str | None) -> dict[str, dict[str, Any]]:
@@ -47,12 +58,28 @@ def _load_outputs(path: Path, upstream: str | None) -> dict[str, dict[str, Any]]
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     help="Folder of Pulumi.<stack>.yaml files. Default: the project's stacks/.",
 )
+@click.option(
+    "--cache/--no-cache",
+    default=True,
+    help="Reuse upstream outputs planned before from identical inputs "
+    "(.stageline/cache/plans). Default: on.",
+)
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    default=DEFAULT_JOBS,
+    show_default=True,
+    help="Planner processes for stages that do not depend on each other.",
+)
 def plan(
     stage: str | None,
     all_stages: bool,
     upstream_outputs: Path | None,
     fmt: str,
     folder: Path | None,
+    cache: bool,
+    jobs: int,
 ) -> None:
     """Print the resource tree and exports of STAGE (or --all) without credentials or engine."""
     if bool(stage) == all_stages:
@@ -82,7 +109,13 @@ def plan(
             given = _load_outputs(upstream_outputs, graph.nodes[found.name].promotes_from)
 
     plans = plan_progression(
-        graph, stacks, functools.partial(deploy, folder, offline=True), wanted, given
+        graph,
+        stacks,
+        functools.partial(deploy, folder, offline=True),
+        wanted,
+        given,
+        cache=PlanCache.for_project(project_root()) if cache else None,
+        jobs=jobs,
     )
     shown = [p for p in plans if wanted is None or p.stack in wanted]
     _print(shown, fmt)

@@ -114,7 +114,8 @@ def render_json(plans: list[StagePlan]) -> str:
                         "protect": r.protect,
                         "inputs": masked(r.inputs),
                     }
-                    for r in p.resources
+                    # Registration order varies run to run; URN order is stable.
+                    for r in sorted(p.resources, key=lambda r: r.urn)
                 ],
                 "exports": masked(p.exports),
             }

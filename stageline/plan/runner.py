@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import itertools
 import logging
-from collections.abc import Callable, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +21,7 @@ from pulumi.runtime.stack import run_in_stack
 
 from stageline import PROJECT
 from stageline.graph import StageGraph
+from stageline.plan.cache import PlanCache, graph_digest
 from stageline.plan.mocks import PlanMocks
 from stageline.plan.recorder import PlannedResource, RecordingMonitor
 from stageline.stack_files import StackFile
@@ -68,6 +73,41 @@ def plain_exports(exports: Mapping[str, Any]) -> dict[str, Any]:
     return {k: unwrap_secrets(v) for k, v in exports.items()}
 
 
+@contextmanager
+def _owned_event_loop() -> Iterator[asyncio.AbstractEventLoop]:
+    """An event loop for one plan, and a thread pool whose threads' loops are closed with it.
+
+    Pulumi's mock monitor runs in executor threads and calls `asyncio.get_event_loop()` there,
+    which makes a new loop per thread that nobody closes; at interpreter exit those loops'
+    finalizers then fail on already-closed self-pipes (`Invalid file descriptor: -1`). Giving
+    each worker thread a loop that this plan owns lets the plan close every loop it caused.
+    """
+    thread_loops: list[asyncio.AbstractEventLoop] = []
+    lock = threading.Lock()
+
+    def give_thread_a_loop() -> None:
+        thread_loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(thread_loop)
+        with lock:
+            thread_loops.append(thread_loop)
+
+    executor = ThreadPoolExecutor(
+        max_workers=4, thread_name_prefix="stageline-plan", initializer=give_thread_a_loop
+    )
+    loop = asyncio.new_event_loop()
+    loop.set_default_executor(executor)
+    asyncio.set_event_loop(loop)
+    try:
+        yield loop
+    finally:
+        asyncio.set_event_loop(None)
+        loop.close()
+        # Join the workers first: a loop is closed only once no thread can still run it.
+        executor.shutdown(wait=True)
+        for thread_loop in thread_loops:
+            thread_loop.close()
+
+
 def _run(
     stack: StackFile,
     program: Callable[[], None],
@@ -90,15 +130,11 @@ def _run(
     )
     settings.monitor_features = set(monitor.GetDeploymentInfo(None).supportedFeatures)
     configure(settings)
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
-    try:
-        loop.run_until_complete(run_in_stack(program))
-    except Exception as exc:
-        plan.error = exc
-    finally:
-        loop.close()
-        asyncio.set_event_loop(None)
+    with _owned_event_loop() as loop:
+        try:
+            loop.run_until_complete(run_in_stack(program))
+        except Exception as exc:
+            plan.error = exc
     plan.resources = monitor.planned
     plan.exports = monitor.exports
     return plan
@@ -118,40 +154,121 @@ def plan_stage(
     return contextvars.Context().run(_run, stack, program, upstreams)
 
 
+class PlanFailure(Exception):
+    """A stage's error as text, as it comes back from a planner process."""
+
+
+def _upstream_of(graph: StageGraph, name: str) -> str | None:
+    return graph.nodes[name].promotes_from
+
+
+def _cache_keys(
+    graph: StageGraph,
+    stacks: Mapping[str, StackFile],
+    order: list[str],
+    given: Mapping[str, Any],
+    cache: PlanCache,
+) -> dict[str, str]:
+    """Each stage's cache key, for stages whose whole upstream chain is planned offline.
+
+    Outputs the user gave may hold real secrets (`--show-secrets`), so nothing computed from
+    them is written to disk.
+    """
+    digest = graph_digest(graph)
+    keys: dict[str, str] = {}
+    for name in order:
+        upstream = _upstream_of(graph, name)
+        if upstream is not None and (upstream in given or upstream not in keys):
+            continue
+        keys[name] = cache.key(stacks[name], keys.get(upstream or ""), digest)
+    return keys
+
+
 def plan_progression(
     graph: StageGraph,
     stacks: Mapping[str, StackFile],
     program: Callable[[], None],
     wanted: list[str] | None = None,
     given_outputs: Mapping[str, Mapping[str, Any]] | None = None,
+    cache: PlanCache | None = None,
+    jobs: int = 1,
 ) -> list[StagePlan]:
     """Plan `wanted` stages (default all) and the upstreams they need, upstream first.
 
-    An upstream's outputs come from `given_outputs` when the user passed them, else from the
-    upstream's own plan.
+    An upstream's outputs come from `given_outputs` when the user passed them, else from
+    `cache` when it holds the upstream's outputs for exactly its current inputs, else from the
+    upstream's own plan. A stage in `wanted` is always planned. With `jobs` > 1, stages that do
+    not depend on each other are planned side by side in separate processes; the plans are the
+    same either way.
     """
     given = dict(given_outputs or {})
-    needed: list[str] = []
-    for name in wanted or graph.order():
+    shown = list(wanted or graph.order())
+    closure: list[str] = []
+    for name in shown:
         for stage in [*reversed(graph.ancestors(name)), name]:
-            if stage not in needed and (stage == name or stage not in given):
-                needed.append(stage)
-    order = [s for s in graph.order() if s in needed]
+            if stage not in closure and (stage == name or stage not in given):
+                closure.append(stage)
+    order = [s for s in graph.order() if s in closure]
+    keys = _cache_keys(graph, stacks, order, given, cache) if cache else {}
     outputs: dict[str, Mapping[str, Any]] = dict(given)
+
+    # Walk up from each shown stage; an upstream found in the cache ends the walk there.
+    to_plan: set[str] = set()
+
+    def need(stage: str) -> None:
+        if stage in to_plan or stage in outputs:
+            return
+        if cache is not None and stage not in shown and stage in keys:
+            cached = cache.load(keys[stage])
+            if cached is not None:
+                outputs[stage] = cached
+                return
+        to_plan.add(stage)
+        upstream = _upstream_of(graph, stage)
+        if upstream is not None and upstream in closure:
+            need(upstream)
+
+    for name in shown:
+        need(name)
+    order = [s for s in order if s in to_plan]
+    upstreams = {name: _upstream_of(graph, name) for name in order}
+
+    def finished(plan: StagePlan) -> None:
+        if plan.ok:
+            outputs[plan.stack] = plan.exports
+            if cache is not None and plan.stack in keys:
+                cache.store(keys[plan.stack], plan.exports)
+
+    if jobs > 1 and not _is_chain(order, upstreams):
+        from stageline.plan.parallel import plan_in_processes
+
+        targets = {name: graph.nodes[name].target for name in order}
+        return plan_in_processes(
+            order, upstreams, targets, stacks, program, outputs, finished, jobs
+        )
+
     plans: list[StagePlan] = []
     failed: set[str] = set()
     for name in order:
-        upstream = graph.nodes[name].promotes_from
+        upstream = upstreams[name]
         if upstream in failed:
             failed.add(name)
-            reason = f"not planned: its upstream {upstream!r} failed to plan"
-            plans.append(StagePlan(name, error=RuntimeError(reason)))
+            plans.append(not_planned(name, upstream))
             continue
         ups = {upstream: outputs[upstream]} if upstream and upstream in outputs else {}
         plan = plan_stage(stacks[name], program, ups)
-        if plan.ok:
-            outputs[name] = plan.exports
-        else:
+        if not plan.ok:
             failed.add(name)
+        finished(plan)
         plans.append(plan)
     return plans
+
+
+def not_planned(name: str, upstream: str | None) -> StagePlan:
+    reason = f"not planned: its upstream {upstream!r} failed to plan"
+    return StagePlan(name, error=RuntimeError(reason))
+
+
+def _is_chain(order: list[str], upstreams: Mapping[str, str | None]) -> bool:
+    """True when each stage needs the one before it: nothing could run side by side."""
+    return all(upstreams[b] == a for a, b in itertools.pairwise(order))

@@ -1,0 +1,112 @@
+"""No-op `stageline up local` against a no-op `pulumi up` of an empty Python program, as a ratio.
+
+    scripts/services && python benchmarks/up_local_benchmark.py [--runs 5] [--profile DIR]
+
+Deploys `local` once on the real libvirt (holding /tmp/stageline-libvirt.lock throughout, as
+every libvirt user here does), then times no-op `stageline up local` runs interleaved with
+no-op `pulumi up --skip-preview --yes` runs of an empty Python program in a temporary project
+on the same engine, backend folder and environment; then destroys `local`. Prints both medians
+and their ratio. With --profile, one extra no-op `up` is run under cProfile (the stageline
+process: Automation API calls, waits on the engine), and its path is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+LOCK = Path("/tmp/stageline-libvirt.lock")
+TARGET = 1.5
+EMPTY_PROGRAM = "import pulumi\n\npulumi.export('ok', True)\n"
+
+
+def run(argv: list[str], cwd: Path, env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    proc = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(argv)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return elapsed
+
+
+def engine_env() -> dict[str, str]:
+    from stageline.engine import engine_env as stageline_engine_env
+
+    return stageline_engine_env()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--profile", type=Path, help="also profile one no-op up into DIR")
+    args = parser.parse_args()
+    LOCK.touch(exist_ok=True)
+    with LOCK.open() as lock, tempfile.TemporaryDirectory(prefix="stageline-up-bench-") as tmp:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        scratch = Path(tmp)
+        project = scratch / "project"
+        project.mkdir()
+        shutil.copy(ROOT / "Pulumi.yaml", project)
+        shutil.copytree(ROOT / "stacks", project / "stacks")
+        (project / ".stageline").symlink_to(ROOT / ".stageline")
+        (project / ".venv").symlink_to(ROOT / ".venv")
+        state = scratch / "state"
+        state.mkdir()
+        env = {
+            **os.environ,
+            **engine_env(),
+            "PYTHONPATH": str(ROOT),
+            "STAGELINE_PROJECT_DIR": str(project),
+            "STAGELINE_BACKEND_URL": f"file://{state}",
+            "PULUMI_BACKEND_URL": f"file://{state}",
+            "PULUMI_CONFIG_PASSPHRASE": "benchmark",
+        }
+        empty = scratch / "empty"
+        empty.mkdir()
+        (empty / "Pulumi.yaml").write_text(
+            "name: empty\nruntime:\n  name: python\n"
+            f"  options:\n    toolchain: pip\n    virtualenv: {ROOT / '.venv'}\n"
+        )
+        (empty / "__main__.py").write_text(EMPTY_PROGRAM)
+        pulumi = [str(ROOT / ".stageline" / "engine" / "bin" / "pulumi")]
+        stageline = [sys.executable, "-m", "stageline.cli.main"]
+        run([*pulumi, "stack", "init", "organization/empty/bench"], empty, env)
+        loop_argv = [*stageline, "up", "local"]
+        ref_argv = [*pulumi, "up", "--skip-preview", "--yes", "-s", "organization/empty/bench"]
+        try:
+            cold = run(loop_argv, project, env)
+            run(ref_argv, empty, env)  # the reference's first up creates its stack resource
+            loop: list[float] = []
+            ref: list[float] = []
+            for i in range(args.runs):
+                pair = [(loop, loop_argv, project), (ref, ref_argv, empty)]
+                for sink, argv, cwd in pair if i % 2 == 0 else reversed(pair):
+                    sink.append(run(argv, cwd, env))
+            if args.profile:
+                args.profile.mkdir(parents=True, exist_ok=True)
+                prof = args.profile / "up-local.prof"
+                profiled = [sys.executable, "-m", "cProfile", "-o", str(prof)]
+                run([*profiled, "-m", "stageline.cli.main", "up", "local"], project, env)
+                print(f"profile of the stageline process: {prof}")
+        finally:
+            run([*stageline, "destroy", "local", "--yes"], project, env)
+            run([*pulumi, "destroy", "--yes", "-s", "organization/empty/bench"], empty, env)
+    lm, rm = statistics.median(loop), statistics.median(ref)
+    print(f"cold up local: {cold:.2f} s")
+    print(f"{'loop':40} {'median s':>9}")
+    print(f"{'no-op stageline up local':40} {lm:9.2f}")
+    print(f"{'no-op pulumi up, empty Python program':40} {rm:9.2f}")
+    print(f"ratio {lm / rm:.2f}x (target <= {TARGET}x) over {args.runs} interleaved runs each")
+
+
+if __name__ == "__main__":
+    main()
