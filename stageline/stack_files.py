@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +28,11 @@ class StackFileError(click.ClickException, pulumi.RunError):
     """
 
 
-class _StrictLoader(yaml.SafeLoader):
+# libyaml's parser where PyYAML was built with it: every program run reads all stack files.
+_SafeBase: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _StrictLoader(_SafeBase):  # type: ignore[valid-type,misc]
     """SafeLoader that refuses a key given twice: YAML keeps only the last, silently dropping
     the first (a whole `stageline:network` section, say), where Pulumi refuses the file."""
 
@@ -54,9 +60,19 @@ def _where(path: Path, mark: yaml.Mark | None) -> str:
 def load_yaml_file(path: Path) -> Any:
     """A YAML file's data, or a StackFileError naming the file, line, column and problem."""
     try:
+        stat = path.stat()
         text = path.read_text()
     except OSError as exc:
         raise StackFileError(f"{path}: cannot be read ({exc.strerror})") from exc
+    # Planning a chain draws the stage graph once per stage, from the same files: parse each
+    # file version once per process, and hand out copies so no caller edits another's data.
+    return copy.deepcopy(_parse(path, text, stat.st_mtime_ns, stat.st_size))
+
+
+@functools.lru_cache(maxsize=256)
+def _parse(path: Path, text: str, mtime_ns: int, size: int) -> Any:
+    """The parse of one version of a file; the text is part of the key, mtime/size only
+    speed up telling versions apart."""
     try:
         return yaml.load(text, Loader=_StrictLoader)  # a SafeLoader subclass: no arbitrary objects
     except yaml.MarkedYAMLError as exc:
