@@ -28,11 +28,7 @@ class StackFileError(click.ClickException, pulumi.RunError):
     """
 
 
-# libyaml's parser where PyYAML was built with it: every program run reads all stack files.
-_SafeBase: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-class _StrictLoader(_SafeBase):  # type: ignore[valid-type,misc]
+class _StrictLoader(yaml.SafeLoader):
     """SafeLoader that refuses a key given twice: YAML keeps only the last, silently dropping
     the first (a whole `stageline:network` section, say), where Pulumi refuses the file."""
 
@@ -71,8 +67,8 @@ def load_yaml_file(path: Path) -> Any:
 
 @functools.lru_cache(maxsize=256)
 def _parse(path: Path, text: str, mtime_ns: int, size: int) -> Any:
-    """The parse of one version of a file; the text is part of the key, mtime/size only
-    speed up telling versions apart."""
+    """The parse of one version of a file (its text is part of the key). PyYAML's own parser,
+    not libyaml's: its messages say more about what is wrong on the line."""
     try:
         return yaml.load(text, Loader=_StrictLoader)  # a SafeLoader subclass: no arbitrary objects
     except yaml.MarkedYAMLError as exc:
