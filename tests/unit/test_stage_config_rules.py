@@ -365,7 +365,8 @@ def test_the_running_stack_replaces_its_file_in_the_graph(tmp_path) -> None:
         "qa", edited(QA, routableWith=["test"], disasterRecovery={"mode": "pilot-light"}), set()
     )
     node = load_stage_graph(tmp_path, current=live).nodes["qa"]
-    assert (node.target, node.region, node.cidr, node.tier, node.promotes_from) == (
+    assert (node.name, node.target, node.region, node.cidr, node.tier, node.promotes_from) == (
+        "qa",
         "aws",
         "us-east-1",
         "10.30.0.0/16",
