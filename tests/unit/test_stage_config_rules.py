@@ -374,3 +374,23 @@ def test_the_running_stack_replaces_its_file_in_the_graph(tmp_path) -> None:
         "test",
     )
     assert (node.routable_with, node.is_dr) == (("test",), True)
+
+
+LOCAL = {
+    "stage": "local",
+    "target": "libvirt",
+    "region": "local",
+    "release": PIN,
+    "network": {"cidr": "192.168.150.0/24", "zoneCount": 1},
+    "libvirt": {"uri": "qemu:///system", "baseImage": "/images/base.qcow2"},
+}
+
+
+def test_a_libvirt_stage_keeps_its_target_section() -> None:
+    config = parse_stage_config("local", LOCAL, frozenset())
+    assert (config.target, config.target_settings) == ("libvirt", LOCAL["libvirt"])
+
+
+def test_a_libvirt_stage_has_its_section_checked() -> None:
+    found = issues_of("local", edited(LOCAL, libvirt={**LOCAL["libvirt"], "uri": "http://host/"}))
+    assert [(i.key, i.value) for i in found] == [("libvirt.uri", "http://host/")]
