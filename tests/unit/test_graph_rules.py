@@ -77,6 +77,24 @@ CASES: list[tuple[str, dict[str, dict[str, Any]], list[ConfigIssue]]] = [
         ],
     ),
     (
+        "the second of a stage's routes overlaps",
+        {
+            "a": aws("10.1.0.0/16", routableWith=["b", "c"]),
+            "b": aws("10.2.0.0/16"),
+            "c": aws("10.1.0.0/24"),
+        },
+        [
+            ConfigIssue(
+                "network.cidr",
+                "10.1.0.0/16",
+                "overlaps c's 10.1.0.0/24, a stage it routes to; routed networks need "
+                "distinct ranges",
+                "choose a range that does not overlap 10.1.0.0/24",
+                stack="a",
+            )
+        ],
+    ),
+    (
         "a stage promoting from itself",
         {"a": aws("10.1.0.0/16", "a")},
         [
@@ -281,3 +299,14 @@ def test_load_refuses_a_broken_graph_naming_the_folder(tmp_path: Path) -> None:
     assert [(i.stack, i.key, i.value) for i in raised.value.issues] == [
         ("a", "promotesFrom", "nope")
     ]
+
+
+def test_every_overlapping_pair_is_reported() -> None:
+    stacks = {
+        "a": aws("10.1.0.0/16", routableWith=["b"]),
+        "b": aws("10.1.0.0/24"),
+        "c": aws("10.5.0.0/16", routableWith=["d"]),
+        "d": aws("10.5.0.0/24"),
+    }
+    found = [(i.stack, i.key) for i in validate_graph(graph_from_values(stacks))]
+    assert found == [("a", "network.cidr"), ("c", "network.cidr")]

@@ -138,6 +138,16 @@ NETWORK_CASES = [
         ),
     ),
     (
+        "host bits set",
+        NetworkSpec("10.1.0.1/16"),
+        ConfigIssue(
+            "network.cidr",
+            "10.1.0.1/16",
+            f"not a network CIDR ({ipaddress_error('10.1.0.1/16')})",
+            "use e.g. 10.20.0.0/16",
+        ),
+    ),
+    (
         "IPv6 CIDR",
         NetworkSpec("fd00::/48"),
         ConfigIssue("network.cidr", "fd00::/48", "not IPv4", "use an RFC 1918 IPv4 range"),
@@ -649,3 +659,10 @@ def test_parse_spec_reports_every_section_and_protect_data() -> None:
 def test_camel() -> None:
     assert camel("backup_retention_days") == "backupRetentionDays"
     assert camel("cidr") == "cidr"
+
+
+def test_validate_spec_caps_zones_by_the_stage_region() -> None:
+    spec = prod_ready(**{"network.zone_count": 7})
+    assert [i.key for i in validate_spec(spec, "aws", "us-east-1", "development")] == [
+        "network.zoneCount"
+    ]

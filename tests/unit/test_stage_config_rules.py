@@ -394,3 +394,37 @@ def test_a_libvirt_stage_keeps_its_target_section() -> None:
 def test_a_libvirt_stage_has_its_section_checked() -> None:
     found = issues_of("local", edited(LOCAL, libvirt={**LOCAL["libvirt"], "uri": "http://host/"}))
     assert [(i.key, i.value) for i in found] == [("libvirt.uri", "http://host/")]
+
+
+@pytest.mark.parametrize("key", ["stage", "tier", "target", "region"])
+def test_a_scalar_that_is_not_text_is_reported(key: str) -> None:
+    found = issues_of("qa", edited(QA, **{key: 5}))
+    assert found[0] == ConfigIssue(key, 5, "not a string", f"set {key} to a plain name"), found
+
+
+def test_an_unknown_key_names_the_known_ones() -> None:
+    [issue] = issues_of("qa", edited(QA, protectDat=True))
+    assert "protectData" in issue.fix, issue
+
+
+def test_a_spec_that_does_not_parse_is_reported_alone() -> None:
+    assert issues_of("qa", edited(QA, network={})) == [
+        ConfigIssue("network.cidr", None, "is required", "set network.cidr")
+    ]
+
+
+def test_the_zone_cap_uses_the_stage_target_and_region() -> None:
+    found = issues_of("qa", edited(QA, network={"cidr": "10.30.0.0/16", "zoneCount": 7}))
+    assert [(i.key, i.value) for i in found] == [("network.zoneCount", 7)]
+
+
+def test_target_rules_run_for_the_stage_target() -> None:
+    found = issues_of("qa", edited(QA, compute={"sku": "t3.bogus"}))
+    assert [(i.key, i.value) for i in found] == [("compute.sku", "t3.bogus")]
+
+
+def test_target_rules_see_the_stack_name() -> None:
+    values = edited(QA, target="gcp", region="us-central1")
+    assert parse_stage_config("qa", values, frozenset()).target == "gcp"
+    found = issues_of("qa-" + "x" * 60, values)
+    assert found and all("x" * 60 in str(i.value) for i in found), found
