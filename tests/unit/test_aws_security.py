@@ -54,7 +54,9 @@ def urn(r: pulumi.runtime.MockResourceArgs) -> str:
     return f"urn:pulumi:unit::stageline::{r.typ}::{r.name}"
 
 
-@pytest.fixture(scope="module", params=[True, False], ids=["protected", "ephemeral"])
+# Built anew for each test: a mutation tool maps a mutant to the tests that build the component,
+# and a shared fixture would be built by only the first of them.
+@pytest.fixture(params=[True, False], ids=["protected", "ephemeral"])
 def storage(request: pytest.FixtureRequest) -> list[pulumi.runtime.MockResourceArgs]:
     protect = request.param
     return build(
@@ -62,7 +64,7 @@ def storage(request: pytest.FixtureRequest) -> list[pulumi.runtime.MockResourceA
     )
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def database() -> list[pulumi.runtime.MockResourceArgs]:
     args = DatabaseArgs(
         engine_version="16",
@@ -75,7 +77,7 @@ def database() -> list[pulumi.runtime.MockResourceArgs]:
     return build(lambda: AwsDatabase("d", args))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def compute() -> list[pulumi.runtime.MockResourceArgs]:
     args = ComputeArgs(
         size="small",
@@ -91,7 +93,11 @@ def compute() -> list[pulumi.runtime.MockResourceArgs]:
 
 def policy_statements(created: list[pulumi.runtime.MockResourceArgs]) -> tuple[str, list[dict]]:
     policy = one(created, "aws:s3/bucketPolicy:BucketPolicy")
-    return urn(policy), json.loads(policy.inputs["policy"])["Statement"]
+    document = json.loads(policy.inputs["policy"])
+    # The only policy language version that supports conditions such as aws:SecureTransport.
+    assert document["Version"] == "2012-10-17", urn(policy)
+    assert set(document) == {"Version", "Statement"}, urn(policy)
+    return urn(policy), document["Statement"]
 
 
 def bucket_arn(created: list[pulumi.runtime.MockResourceArgs]) -> str:
