@@ -24,7 +24,9 @@ from tests.unit.planned import logical_name, of_type, one
 STAGES = all_stack_names()
 TARGET_OF = {s: read_stack_file(REPO_STACKS / f"Pulumi.{s}.yaml").values["target"] for s in STAGES}
 AWS_STAGES = [s for s in STAGES if TARGET_OF[s] == "aws"]
-PROD_TARGET_STAGES = [s for s in STAGES if TARGET_OF[s] == TARGET_OF["prod"]]
+# Compared with prod: prod itself is the reference, not a case.
+NOT_PROD = [s for s in STAGES if s != "prod"]
+PROD_TARGET_STAGES = [s for s in NOT_PROD if TARGET_OF[s] == TARGET_OF["prod"]]
 CONCERNS = ("network", "compute", "database", "storage", "observability")
 SENSITIVE_PORTS = (22, 5432)
 OPEN_WORLD = {"0.0.0.0/0", "::/0"}
@@ -40,14 +42,6 @@ def components_and_types(plan: StagePlan) -> tuple[set[str], set[str]]:
     # The StackReference reads the upstream; it is promotion wiring, not part of the environment.
     types = {r.type for r in plan.resources if r.custom and r.type != STACK_REFERENCE}
     return components, types
-
-
-def test_the_progression_has_the_issue_stages() -> None:
-    assert {"dev", "test", "qa", "ci", "staging", "prod"} <= set(STAGES)
-
-
-def test_every_cloud_runs_at_least_one_stage() -> None:
-    assert {"aws", "azure", "gcp"} <= set(TARGET_OF.values()), TARGET_OF
 
 
 def concern_components(plan: StagePlan) -> dict[str, tuple[str, str]]:
@@ -107,7 +101,7 @@ def test_every_target_builds_the_five_concerns(
         assert children, f"{stage}: the {concern} component declares no resources"
 
 
-@pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.parametrize("stage", NOT_PROD)
 def test_contract_has_the_same_keys_and_shapes_on_every_target(
     repo_plans: dict[str, StagePlan], stage: str
 ) -> None:
@@ -223,6 +217,8 @@ def test_sizes_follow_the_stack_file(repo_plans: dict[str, StagePlan], stage: st
     assert asg.inputs["minSize"] == values["compute"]["minCount"], asg.urn
     assert asg.inputs["maxSize"] == values["compute"]["maxCount"], asg.urn
     assert len(of_type(plan, "aws:ec2/subnet:Subnet")) == 2 * values["network"]["zoneCount"]
+    db = one(plan, "aws:rds/instance:Instance")
+    assert db.inputs["allocatedStorage"] == values["database"]["storageGb"], db.urn
 
 
 def test_prod_is_highly_available_protected_and_retained(repo_plans: dict[str, StagePlan]) -> None:
@@ -249,15 +245,3 @@ def test_ephemeral_ci_is_smallest_and_unprotected(repo_plans: dict[str, StagePla
     assert not db.protect and db.inputs["skipFinalSnapshot"] is True, db.urn
     assert one(plan, "aws:s3/bucket:Bucket").inputs["forceDestroy"] is True
     assert db.inputs["instanceClass"] == "db.t4g.micro", db.urn
-
-
-def test_sizes_grow_along_the_progression(repo_plans: dict[str, StagePlan]) -> None:
-    chain = ["dev", "test", "qa", "staging", "prod"]
-    storage = [
-        one(repo_plans[s], "aws:rds/instance:Instance").inputs["allocatedStorage"] for s in chain
-    ]
-    max_counts = [
-        one(repo_plans[s], "aws:autoscaling/group:Group").inputs["maxSize"] for s in chain
-    ]
-    assert storage == sorted(storage), storage
-    assert max_counts == sorted(max_counts), max_counts
