@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 from typing import Any
 
 import pulumi
 import pytest
-from pulumi.runtime.mocks import MockMonitor
 
 from components.aws.compute import AwsCompute
 from components.aws.database import AwsDatabase, parameter_family
@@ -21,7 +19,7 @@ from components.database import DatabaseArgs
 from components.network import NetworkArgs, plan_subnets
 from components.observability import ObservabilityArgs
 from components.storage import StorageArgs
-from stageline.plan.mocks import PlanMocks
+from tests.unit.recording import RecordingMocks, RequestMonitor, record
 
 ACCOUNT = "111122223333"
 RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
@@ -39,67 +37,21 @@ REAL_ARNS = {
 }
 
 
-class RecordingMocks(PlanMocks):
-    def __init__(self) -> None:
-        super().__init__()
-        self.created: list[pulumi.runtime.MockResourceArgs] = []
-
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs):  # type: ignore[override]
-        self.created.append(args)
-        id_, state = super().new_resource(args)
-        if args.typ in REAL_ARNS:
-            state["arn"] = REAL_ARNS[args.typ](args.name)
-        if args.typ == "aws:secretsmanager/secretVersion:SecretVersion":
-            state["versionId"] = f"{args.name}-version-1"
-        return id_, state
-
-    def named(self, name: str) -> pulumi.runtime.MockResourceArgs:
-        found = [r for r in self.created if r.name == name]
-        assert len(found) == 1, f"expected one resource named {name}, got {len(found)}"
-        return found[0]
-
-    def of_type(self, typ: str) -> list[pulumi.runtime.MockResourceArgs]:
-        return [r for r in self.created if r.typ == typ]
-
-
-class RecordingMonitor(MockMonitor):
-    """Keeps each registration request: its dependencies and resource options."""
-
-    def __init__(self, mocks: RecordingMocks) -> None:
-        super().__init__(mocks)
-        self.requests: dict[str, Any] = {}
-
-    def RegisterResource(self, request):
-        self.requests[request.name] = request
-        return super().RegisterResource(request)
-
-    def urn_of(self, name: str) -> str:
-        found = [u for u in self.resources if u.endswith(f"::{name}")]
-        assert len(found) == 1, f"expected one URN for {name}, got {found}"
-        return found[0]
-
-
-def _ensure_event_loop() -> None:
-    """Pulumi's mocks need a current loop; an earlier test in the run may have closed it."""
-    try:
-        loop = asyncio.get_event_loop()
-    except RuntimeError:
-        loop = None
-    if loop is None or loop.is_closed():
-        asyncio.set_event_loop(asyncio.new_event_loop())
+def _real_shapes(args: pulumi.runtime.MockResourceArgs) -> dict[str, Any]:
+    if args.typ in REAL_ARNS:
+        return {"arn": REAL_ARNS[args.typ](args.name)}
+    if args.typ == "aws:secretsmanager/secretVersion:SecretVersion":
+        return {"versionId": f"{args.name}-version-1"}
+    return {}
 
 
 @pytest.fixture
-def monitor() -> RecordingMonitor:
-    _ensure_event_loop()
-    m = RecordingMocks()
-    mon = RecordingMonitor(m)
-    pulumi.runtime.set_mocks(m, project="stageline", stack="unit", preview=False, monitor=mon)
-    return mon
+def monitor() -> RequestMonitor:
+    return record(_real_shapes)
 
 
 @pytest.fixture
-def mocks(monitor: RecordingMonitor) -> RecordingMocks:
+def mocks(monitor: RequestMonitor) -> RecordingMocks:
     return monitor.mocks  # type: ignore[return-value]
 
 
@@ -225,7 +177,7 @@ def _obs_args(**overrides: Any) -> ObservabilityArgs:
 
 
 @pulumi.runtime.test
-def test_alarm_topic_is_encrypted_with_a_key_cloudwatch_may_use(monitor: RecordingMonitor):
+def test_alarm_topic_is_encrypted_with_a_key_cloudwatch_may_use(monitor: RequestMonitor):
     obs = AwsObservability("o", _obs_args())
     mocks: RecordingMocks = monitor.mocks  # type: ignore[assignment]
 
@@ -335,7 +287,7 @@ def test_parameter_family_follows_the_major_version(version: str, family: str) -
 
 @pytest.mark.parametrize("version", ["15", "17"])
 @pulumi.runtime.test
-def test_database_upgrades_apply_in_one_up(monitor: RecordingMonitor, version: str):
+def test_database_upgrades_apply_in_one_up(monitor: RequestMonitor, version: str):
     db = AwsDatabase("d", _db_args(engine_version=version, sku="db.m6g.large"))
     mocks: RecordingMocks = monitor.mocks  # type: ignore[assignment]
 
@@ -440,7 +392,7 @@ def test_container_logs_go_to_the_stage_log_group(mocks: RecordingMocks):
     ).apply(check)
 
 
-def test_fixed_name_log_group_is_deleted_before_it_is_replaced(monitor: RecordingMonitor):
+def test_fixed_name_log_group_is_deleted_before_it_is_replaced(monitor: RequestMonitor):
     @pulumi.runtime.test
     def build():
         AwsObservability("o", _obs_args())
@@ -453,7 +405,7 @@ def test_fixed_name_log_group_is_deleted_before_it_is_replaced(monitor: Recordin
 
 @pulumi.runtime.test
 def test_app_gets_its_database_and_bucket_without_the_password_in_user_data(
-    monitor: RecordingMonitor,
+    monitor: RequestMonitor,
 ):
     compute = AwsCompute("c", _compute_args(app=_app()))
     mocks: RecordingMocks = monitor.mocks  # type: ignore[assignment]
@@ -530,7 +482,7 @@ def test_role_has_no_app_grants_when_nothing_is_wired(mocks: RecordingMocks):
 @pytest.mark.parametrize(("nat", "gateways"), [("single", 1), ("per-zone", 2)])
 @pulumi.runtime.test
 def test_group_waits_for_the_private_default_routes(
-    monitor: RecordingMonitor, nat: str, gateways: int
+    monitor: RequestMonitor, nat: str, gateways: int
 ):
     zones = ("us-east-2a", "us-east-2b")
     net = AwsNetwork("n", NetworkArgs(cidr="10.60.0.0/16", zones=zones, nat=nat))  # type: ignore[arg-type]

@@ -21,25 +21,14 @@ from components.aws.storage import AwsStorage
 from components.compute import ComputeArgs
 from components.database import DatabaseArgs
 from components.storage import StorageArgs
-from stageline.plan.mocks import PlanMocks
-
-
-class RecordingMocks(PlanMocks):
-    def __init__(self) -> None:
-        super().__init__()
-        self.created: list[pulumi.runtime.MockResourceArgs] = []
-
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs):  # type: ignore[override]
-        self.created.append(args)
-        return super().new_resource(args)
+from tests.unit.recording import record
 
 
 def build(make: Callable[[], object]) -> list[pulumi.runtime.MockResourceArgs]:
     """Every resource `make` registers, once all registrations have finished."""
-    mocks = RecordingMocks()
-    pulumi.runtime.set_mocks(mocks, project="stageline", stack="unit", preview=False)
+    mocks = record().mocks
     pulumi.runtime.test(make)()
-    return mocks.created
+    return mocks.created  # type: ignore[attr-defined]
 
 
 def one(

@@ -1,0 +1,82 @@
+"""Mocks and a monitor that keep what a component registers, for unit tests to assert on.
+
+Built on the offline plan's own mocks (`PlanMocks`), so a component under test sees the same
+computed values (ids, names, ARN shapes) as `stageline plan`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import pulumi
+from pulumi.runtime.mocks import MockMonitor
+
+from stageline.plan.mocks import PlanMocks
+
+StateHook = Callable[[pulumi.runtime.MockResourceArgs], dict[str, Any]]
+"""Extra computed outputs for a resource, on top of PlanMocks' (e.g. a realistic ARN)."""
+
+
+class RecordingMocks(PlanMocks):
+    """PlanMocks that keep every resource they create."""
+
+    def __init__(self, state: StateHook | None = None) -> None:
+        super().__init__()
+        self.created: list[pulumi.runtime.MockResourceArgs] = []
+        self._state = state
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs):  # type: ignore[override]
+        self.created.append(args)
+        id_, state = super().new_resource(args)
+        if self._state is not None:
+            state = {**state, **self._state(args)}
+        return id_, state
+
+    def named(self, name: str) -> pulumi.runtime.MockResourceArgs:
+        found = [r for r in self.created if r.name == name]
+        assert len(found) == 1, f"expected one resource named {name}, got {len(found)}"
+        return found[0]
+
+    def of_type(self, suffix: str) -> list[pulumi.runtime.MockResourceArgs]:
+        """Resources whose type token is, or ends with, `suffix`."""
+        return [r for r in self.created if r.typ.endswith(suffix)]
+
+
+class RequestMonitor(MockMonitor):
+    """Keeps each registration request: its dependencies and resource options."""
+
+    def __init__(self, mocks: RecordingMocks) -> None:
+        super().__init__(mocks)
+        self.requests: dict[str, Any] = {}
+
+    def RegisterResource(self, request: Any) -> Any:
+        self.requests[request.name] = request
+        return super().RegisterResource(request)
+
+    def urn_of(self, name: str) -> str:
+        found = [u for u in self.resources if u.endswith(f"::{name}")]
+        assert len(found) == 1, f"expected one URN for {name}, got {found}"
+        return found[0]
+
+
+def ensure_event_loop() -> None:
+    """Pulumi's mocks need a current loop; an earlier test in the run may have closed it."""
+    try:
+        loop = asyncio.get_event_loop()
+    except RuntimeError:
+        loop = None
+    if loop is None or loop.is_closed():
+        asyncio.set_event_loop(asyncio.new_event_loop())
+
+
+def record(state: StateHook | None = None) -> RequestMonitor:
+    """Install recording mocks for the next registrations; the monitor's `.mocks` has them."""
+    ensure_event_loop()
+    mocks = RecordingMocks(state)
+    monitor = RequestMonitor(mocks)
+    pulumi.runtime.set_mocks(
+        mocks, project="stageline", stack="unit", preview=False, monitor=monitor
+    )
+    return monitor
