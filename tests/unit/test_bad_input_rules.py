@@ -150,14 +150,22 @@ REJECTED: list[tuple[str, str, dict[str, Any], str, tuple[str, ...]]] = [
         "azure",
         {"compute.sku": "Standard_D2s_v4"},
         "compute.sku",
-        ("not an Azure VM size", "did you mean Standard_D2s_v5? use a size such as"),
+        (
+            "problem: not an Azure VM size stageline knows |",
+            "fix: did you mean Standard_D2s_v5? use a size such as",
+        ),
     ),
     (
         "azure: a VM size with no neighbour",
         "azure",
         {"compute.sku": "m6i.large"},
         "compute.sku",
-        ("not an Azure VM size", "use a size such as Standard_B2s", "to use compute.size"),
+        (
+            "fix: use a size such as Standard_B2s, Standard_D2s_v5, Standard_D4as_v5 or "
+            "Standard_E4s_v5 "
+            "(B, Dsv5, Dasv5, Ddsv5, Esv5, Easv5, Fsv2 families), or remove compute.sku to use "
+            "compute.size",
+        ),
     ),
     (
         "azure: a compute SKU that is only a database SKU",
@@ -171,21 +179,33 @@ REJECTED: list[tuple[str, str, dict[str, Any], str, tuple[str, ...]]] = [
         "azure",
         {"database.sku": "Standard_D2s_v5"},
         "database.sku",
-        ("Flexible Server SKU", "did you mean Standard_D2ds_v5? use a SKU such as"),
+        (
+            "problem: not an Azure Database for PostgreSQL Flexible Server SKU stageline knows |",
+            "fix: did you mean Standard_D2ds_v5? use a SKU such as",
+        ),
     ),
     (
         "azure: a database SKU with no neighbour",
         "azure",
         {"database.sku": "db.m6g.large"},
         "database.sku",
-        ("Flexible Server SKU", "use a SKU such as Standard_B2s", "to use database.size"),
+        (
+            "fix: use a SKU such as Standard_B2s (Burstable), Standard_D2ds_v5 (General "
+            "Purpose) or Standard_E4ds_v5 (Memory Optimized), or remove database.sku to use "
+            "database.size",
+        ),
     ),
     (
         "azure: high availability on the small (Burstable) size",
         "azure",
         {"database.highAvailability": True},
         "database.size",
-        ("Burstable", "no zone-redundant standby", "or turn highAvailability off"),
+        (
+            "problem: a Burstable Flexible Server has no zone-redundant standby, and "
+            "database.highAvailability is on |",
+            "fix: use database.size medium or larger (or a General Purpose database.sku), "
+            "or turn highAvailability off",
+        ),
     ),
     (
         "azure: high availability on a Burstable SKU",
@@ -224,14 +244,21 @@ REJECTED: list[tuple[str, str, dict[str, Any], str, tuple[str, ...]]] = [
         "azure",
         {"database.instanceName": "shop-pg"},
         "database.instanceName",
-        ("only the gcp target has", "remove database.instanceName on azure"),
+        (
+            "problem: names a Cloud SQL instance, which only the gcp target has |",
+            "fix: remove database.instanceName on azure",
+        ),
     ),
     (
         "azure: storage account name of 2 characters",
         "azure",
         {"storage.accountName": "ab"},
         "storage.accountName",
-        ("3 to 24 lowercase letters and digits (2 characters given)", "acmeshopprod01"),
+        (
+            "3 to 24 lowercase letters and digits (2 characters given)",
+            "fix: use e.g. acmeshopprod01 (no hyphens, underscores or capitals), or remove "
+            "storage.accountName to derive one from the stack",
+        ),
     ),
     (
         "azure: storage account name of 25 characters",
@@ -408,7 +435,7 @@ def test_each_bad_input_is_answered_by_its_own_rule(
     # The value reported is the one the user wrote (an HA row reports the sku or size it blames).
     if key in edits:
         assert issue.value == edits[key], issue.render()
-    text = f"{issue.problem} | fix: {issue.fix}"
+    text = f"problem: {issue.problem} | fix: {issue.fix}"
     for fragment in fragments:
         assert fragment in text, text
 
