@@ -9,7 +9,7 @@ from components.gcp.addressing import MIN_SERVICE_RANGE_PREFIX, service_range
 from components.gcp.naming import MAX_STACK_LENGTH, is_rfc1035, stack_name_problem
 from components.gcp.sizes import MACHINE_CATALOGUE, nearest_machine_type, sql_tier_problem
 from components.naming import stack_name_issues
-from components.spec import EnvironmentSpec
+from components.spec import MAX_PREFIX, MIN_PREFIX, EnvironmentSpec, parse_private_cidr
 
 LOG_RETENTION_DAYS = (1, 3650)
 """What a Cloud Logging bucket keeps."""
@@ -106,10 +106,17 @@ def validate(spec: EnvironmentSpec, region: str, stack: str) -> list[ConfigIssue
 
 
 def _prefix(spec: EnvironmentSpec) -> int:
-    return int(spec.network.cidr.rsplit("/", 1)[1])
+    return ipaddress.ip_network(spec.network.cidr).prefixlen
 
 
 def _service_range(spec: EnvironmentSpec) -> ipaddress.IPv4Network | None:
+    # Only a stage network the common rules accept: for any other (no prefix, too wide or too
+    # narrow) the user already has the network.cidr issue, and a second one would mislead.
+    net, problems = parse_private_cidr("network.cidr", spec.network.cidr)
+    if net is None or problems or "/" not in spec.network.cidr:
+        return None
+    if not MIN_PREFIX <= net.prefixlen <= MAX_PREFIX:
+        return None
     try:
         return service_range(spec.network.cidr, spec.network.zone_count)
     except ValueError:

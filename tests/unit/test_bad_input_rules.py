@@ -488,15 +488,10 @@ def test_the_nearest_good_value_is_accepted(target: str, edits: dict[str, Any]) 
     assert issues == [], [i.render() for i in issues]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=IndexError,
-    reason="components/gcp/rules.py _prefix splits on '/' after service_range accepted a CIDR "
-    "with no prefix (a /32): the user gets a traceback instead of the network.cidr issue",
-)
-def test_a_malformed_cidr_is_left_to_the_common_rules_on_gcp() -> None:
+@pytest.mark.parametrize("cidr", ["10.80.0.0", "10.80.0.0/8", "10.80.0.0/28", "8.8.0.0/16"])
+def test_a_malformed_cidr_is_left_to_the_common_rules_on_gcp(cidr: str) -> None:
     """spec.validate_network reports it; the GCP rule must not crash or report it twice."""
-    spec = _spec("gcp", {"network.cidr": "10.80.0.0"})
+    spec = _spec("gcp", {"network.cidr": cidr})
     assert gcp_validate(spec, "europe-west1", "sandbox-gcp") == []
 
 
