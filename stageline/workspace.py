@@ -11,6 +11,7 @@ from pathlib import Path
 from pulumi import automation as auto
 
 from stageline import PROJECT
+from stageline.automation import StageWorkspace
 from stageline.backend import Backend
 from stageline.program import EnvironmentBuilder, build_environment, deploy
 from stageline.stack_files import STACK_FILE_PREFIX, StackFile, find_stack, list_stack_files
@@ -71,21 +72,39 @@ class Engine:
     env: dict[str, str]
 
 
+def stack_in_state(backend: Backend, stage: str) -> bool:
+    """Whether the backend surely holds the stage's stack; False when it cannot tell.
+
+    Only a file backend can be read without the engine: it keeps one checkpoint per stack under
+    .pulumi/stacks/<project>/. Elsewhere the caller asks the engine (`pulumi stack select`).
+    """
+    if not backend.url.startswith("file://") or "?" in backend.url:
+        return False
+    stacks = Path(backend.url.removeprefix("file://")).expanduser() / ".pulumi/stacks" / PROJECT
+    return any((stacks / f"{stage}{ext}").is_file() for ext in (".json", ".json.gz"))
+
+
 def open_stack(
     project: Project, stage: str, backend: Backend, engine: Engine, create: bool
 ) -> auto.Stack:
-    """Select the stage's stack, creating it on demand from stacks/Pulumi.<stage>.yaml."""
+    """The stage's stack, created on demand from stacks/Pulumi.<stage>.yaml.
+
+    The engine is only asked to select it when the state does not show it exists: each command
+    passes --stack itself (see stageline.automation).
+    """
     project.ensure_stack_file(stage) if create else project.stack_file(stage)
     backend.prepare()
-    opts = auto.LocalWorkspaceOptions(
+    workspace = StageWorkspace(
+        known=lambda name: stack_in_state(backend, name),
         work_dir=str(project.root),
+        program=project.program(),
         pulumi_command=engine.command,
         env_vars={**engine.env, **backend.env()},
         secrets_provider="passphrase" if backend.passphrase is not None else None,
     )
     if create:
-        return auto.create_or_select_stack(stage, PROJECT, project.program(), opts=opts)
-    return auto.select_stack(stage, PROJECT, project.program(), opts=opts)
+        return auto.Stack.create_or_select(stage, workspace)
+    return auto.Stack.select(stage, workspace)
 
 
 def remove_ephemeral_file(project: Project, stage: str) -> None:
