@@ -17,6 +17,7 @@ Each start costs a few hundred milliseconds, more than the update of an unchange
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from concurrent import futures
 from dataclasses import dataclass, field
@@ -110,12 +111,28 @@ class _Collector:
 
 
 def up_once(
-    stack: auto.Stack, on_event: Callable[[auto.EngineEvent], Any] | None = None
+    stack: auto.Stack,
+    on_event: Callable[[auto.EngineEvent], Any] | None = None,
+    warm: Callable[[], None] | None = None,
 ) -> UpOutcome:
-    """`pulumi up --skip-preview` of the stack's inline program: one engine run, as Stack.up()."""
-    program = stack.workspace.program
-    if program is None:
+    """`pulumi up --skip-preview` of the stack's inline program: one engine run, as Stack.up().
+
+    ``warm`` runs in a thread while the engine starts (it takes a few hundred milliseconds
+    before it calls the program), e.g. to import the program's modules. The program waits for
+    it, so no module is ever imported by two threads at once.
+    """
+    inline = stack.workspace.program
+    if inline is None:
         raise ValueError(f"stack {stack.name!r} has no inline program to run")
+    program = inline
+    if warm is not None:
+        warming = threading.Thread(target=warm, name="stageline-warm", daemon=True)
+
+        def program() -> None:
+            warming.join()
+            inline()
+
+        warming.start()
     collector = _Collector(on_event)
     # The inline program runs in this process behind a language server, as in Stack.up().
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=4), options=_GRPC_CHANNEL_OPTIONS)

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-import functools
+import importlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pulumi import automation as auto
 
 from stageline import PROJECT
 from stageline.automation import StageWorkspace
 from stageline.backend import Backend
-from stageline.program import EnvironmentBuilder, build_environment, deploy
 from stageline.stack_files import STACK_FILE_PREFIX, StackFile, find_stack, list_stack_files
+
+if TYPE_CHECKING:
+    from stageline.program import EnvironmentBuilder
 
 EPHEMERAL_HEADER = "# Ephemeral copy made by stageline; removed by `stageline destroy`.\n"
 
@@ -27,16 +30,45 @@ class StageNotFoundError(Exception):
 class Project:
     root: Path
     """Folder holding Pulumi.yaml and stacks/."""
-    environment: EnvironmentBuilder = build_environment
-    """What the program builds once the stage is validated and its release resolved."""
+    environment: EnvironmentBuilder | None = None
+    """What the program builds once the stage is validated and its release resolved; None is
+    stageline.program.build_environment."""
 
     @property
     def stacks_dir(self) -> Path:
         return self.root / "stacks"
 
     def program(self) -> Callable[[], None]:
-        # The same function `pulumi up` runs through __main__.py, told which stack files to read.
-        return functools.partial(deploy, self.stacks_dir, self.environment)
+        """The same function `pulumi up` runs through __main__.py, told which stack files to read.
+
+        Imported when the engine calls it, so that a command starts the engine first and loads
+        the template meanwhile (see ``warm_program``).
+        """
+
+        def run() -> None:
+            from stageline.program import build_environment, deploy
+
+            deploy(self.stacks_dir, self.environment or build_environment)
+
+        return run
+
+    def warm_program(self, stage: str) -> None:
+        """Import what the program will import for this stage: run while the engine starts.
+
+        Any failure is left for the program itself to report, with its own clear message.
+        """
+        modules = ["stageline.program"]
+        try:
+            target = self.stack_file(stage).values.get("target")
+        except Exception:  # the program reports a bad stack file
+            target = None
+        if isinstance(target, str) and target.isidentifier():
+            modules += [f"components.{target}.{name}" for name in ("kit", "rules", "preflight")]
+        for module in modules:
+            try:
+                importlib.import_module(module)
+            except Exception:  # see the docstring
+                continue
 
     def stack_files(self) -> dict[str, StackFile]:
         return {s.name: s for s in list_stack_files(self.stacks_dir)}

@@ -23,7 +23,9 @@ def run_up(obj: CliContext, stage: str) -> None:
     stack = obj.stack(stage)
     with engine_errors(stage):
         # One engine run: the summary and the release come from its event stream.
-        result = up_once(stack, on_event=Progress(click.echo))
+        result = up_once(
+            stack, on_event=Progress(click.echo), warm=lambda: obj.project.warm_program(stage)
+        )
     release = release_of(result.outputs)
     version = release.get("appVersion") if release else None
     suffix = f", release {version}" if version else ""
