@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-import functools
+import importlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pulumi import automation as auto
 
 from stageline import PROJECT
+from stageline.automation import StageWorkspace
 from stageline.backend import Backend
-from stageline.program import EnvironmentBuilder, build_environment, deploy
 from stageline.stack_files import STACK_FILE_PREFIX, StackFile, find_stack, list_stack_files
+
+if TYPE_CHECKING:
+    from stageline.program import EnvironmentBuilder
 
 EPHEMERAL_HEADER = "# Ephemeral copy made by stageline; removed by `stageline destroy`.\n"
 
@@ -26,16 +30,45 @@ class StageNotFoundError(Exception):
 class Project:
     root: Path
     """Folder holding Pulumi.yaml and stacks/."""
-    environment: EnvironmentBuilder = build_environment
-    """What the program builds once the stage is validated and its release resolved."""
+    environment: EnvironmentBuilder | None = None
+    """What the program builds once the stage is validated and its release resolved; None is
+    stageline.program.build_environment."""
 
     @property
     def stacks_dir(self) -> Path:
         return self.root / "stacks"
 
     def program(self) -> Callable[[], None]:
-        # The same function `pulumi up` runs through __main__.py, told which stack files to read.
-        return functools.partial(deploy, self.stacks_dir, self.environment)
+        """The same function `pulumi up` runs through __main__.py, told which stack files to read.
+
+        Imported when the engine calls it, so that a command starts the engine first and loads
+        the template meanwhile (see ``warm_program``).
+        """
+
+        def run() -> None:
+            from stageline.program import build_environment, deploy
+
+            deploy(self.stacks_dir, self.environment or build_environment)
+
+        return run
+
+    def warm_program(self, stage: str) -> None:
+        """Import what the program will import for this stage: run while the engine starts.
+
+        Any failure is left for the program itself to report, with its own clear message.
+        """
+        modules = ["stageline.program"]
+        try:
+            target = self.stack_file(stage).values.get("target")
+        except Exception:  # the program reports a bad stack file
+            target = None
+        if isinstance(target, str) and target.isidentifier():
+            modules += [f"components.{target}.{name}" for name in ("kit", "rules", "preflight")]
+        for module in modules:
+            try:
+                importlib.import_module(module)
+            except Exception:  # see the docstring
+                continue
 
     def stack_files(self) -> dict[str, StackFile]:
         return {s.name: s for s in list_stack_files(self.stacks_dir)}
@@ -71,21 +104,39 @@ class Engine:
     env: dict[str, str]
 
 
+def stack_in_state(backend: Backend, stage: str) -> bool:
+    """Whether the backend surely holds the stage's stack; False when it cannot tell.
+
+    Only a file backend can be read without the engine: it keeps one checkpoint per stack under
+    .pulumi/stacks/<project>/. Elsewhere the caller asks the engine (`pulumi stack select`).
+    """
+    if not backend.url.startswith("file://") or "?" in backend.url:
+        return False
+    stacks = Path(backend.url.removeprefix("file://")).expanduser() / ".pulumi/stacks" / PROJECT
+    return any((stacks / f"{stage}{ext}").is_file() for ext in (".json", ".json.gz"))
+
+
 def open_stack(
     project: Project, stage: str, backend: Backend, engine: Engine, create: bool
 ) -> auto.Stack:
-    """Select the stage's stack, creating it on demand from stacks/Pulumi.<stage>.yaml."""
+    """The stage's stack, created on demand from stacks/Pulumi.<stage>.yaml.
+
+    The engine is only asked to select it when the state does not show it exists: each command
+    passes --stack itself (see stageline.automation).
+    """
     project.ensure_stack_file(stage) if create else project.stack_file(stage)
     backend.prepare()
-    opts = auto.LocalWorkspaceOptions(
+    workspace = StageWorkspace(
+        known=lambda name: stack_in_state(backend, name),
         work_dir=str(project.root),
+        program=project.program(),
         pulumi_command=engine.command,
         env_vars={**engine.env, **backend.env()},
         secrets_provider="passphrase" if backend.passphrase is not None else None,
     )
     if create:
-        return auto.create_or_select_stack(stage, PROJECT, project.program(), opts=opts)
-    return auto.select_stack(stage, PROJECT, project.program(), opts=opts)
+        return auto.Stack.create_or_select(stage, workspace)
+    return auto.Stack.select(stage, workspace)
 
 
 def remove_ephemeral_file(project: Project, stage: str) -> None:

@@ -38,17 +38,16 @@ class CliContext:
     @property
     def engine(self) -> Engine:
         if self._engine is None:
-            from stageline.engine import EngineNotAvailableError, engine_env, install
+            from stageline.automation import InstalledPulumi
+            from stageline.engine import EngineNotAvailableError, command_engine, engine_env
 
             try:
-                report = install()
+                report = command_engine()
             except EngineNotAvailableError as exc:
                 raise click.ClickException(str(exc)) from exc
-            env = engine_env()
-            command = auto.PulumiCommand(root=str(report.root), skip_version_check=True)
-            if report.way == "path":
-                command = auto.PulumiCommand(skip_version_check=True)
-            self._engine = Engine(command, env)
+            # The bootstrap read the engine's version; asking `pulumi version` again per command
+            # would cost an engine start.
+            self._engine = Engine(InstalledPulumi(report.pulumi, report.version), engine_env())
         return self._engine
 
     def stack(self, stage: str, create: bool = True) -> auto.Stack:

@@ -2,28 +2,59 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 import click
 
-from stageline.cli.cancel import cancel
 from stageline.cli.context import CliContext
-from stageline.cli.destroy import destroy
-from stageline.cli.engine import engine
-from stageline.cli.graph import graph
-from stageline.cli.outputs import outputs
-from stageline.cli.passthrough import pulumi_command
-from stageline.cli.plan import plan
-from stageline.cli.preview import preview
-from stageline.cli.promote import promote
-from stageline.cli.recover import recover
-from stageline.cli.refresh import refresh
-from stageline.cli.up import up
 from stageline.stack_files import project_root
 from stageline.workspace import Project
 
+# Command name -> "module:attribute". A command's module is imported only when it runs (or
+# for --help), so `stageline up` does not pay for plan's or graph's imports.
+COMMANDS = {
+    "plan": "stageline.cli.plan:plan",
+    "preview": "stageline.cli.preview:preview",
+    "up": "stageline.cli.up:up",
+    "refresh": "stageline.cli.refresh:refresh",
+    "outputs": "stageline.cli.outputs:outputs",
+    "destroy": "stageline.cli.destroy:destroy",
+    "promote": "stageline.cli.promote:promote",
+    "cancel": "stageline.cli.cancel:cancel",
+    "recover": "stageline.cli.recover:recover",
+    "graph": "stageline.cli.graph:graph",
+    "engine": "stageline.cli.engine:engine",
+    "pulumi": "stageline.cli.passthrough:pulumi_command",
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class LazyGroup(click.Group):
+    """A group whose commands are imported on first use."""
+
+    def __init__(self, *args: object, lazy: dict[str, str], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.lazy = lazy
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [*self.lazy, *(n for n in super().list_commands(ctx) if n not in self.lazy)]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.lazy or cmd_name in self.commands:
+            return super().get_command(ctx, cmd_name)
+        module, _, attr = self.lazy[cmd_name].partition(":")
+        command = getattr(importlib.import_module(module), attr)
+        if not isinstance(command, click.Command) or command.name != cmd_name:
+            raise RuntimeError(f"{self.lazy[cmd_name]} is not the command {cmd_name!r}")
+        self.add_command(command)
+        return command
+
+
+@click.group(
+    cls=LazyGroup,
+    lazy=COMMANDS,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.version_option(package_name="stageline")
 @click.option(
     "--project-dir",
@@ -37,22 +68,6 @@ def cli(ctx: click.Context, project_dir: Path | None) -> None:
     if ctx.obj is None:
         ctx.obj = CliContext(Project((project_dir or project_root()).resolve()))
 
-
-for command in (
-    plan,
-    preview,
-    up,
-    refresh,
-    outputs,
-    destroy,
-    promote,
-    cancel,
-    recover,
-    graph,
-    engine,
-    pulumi_command,
-):
-    cli.add_command(command)
 
 if __name__ == "__main__":
     cli()

@@ -8,6 +8,7 @@ import click
 from pulumi import automation as auto
 
 from components.contract import KEY_RELEASE
+from stageline.automation import up_once
 from stageline.cli.context import CliContext, engine_errors
 from stageline.progress import Progress, format_changes
 
@@ -21,11 +22,14 @@ def release_of(outputs: Mapping[str, auto.OutputValue]) -> dict[str, str] | None
 def run_up(obj: CliContext, stage: str) -> None:
     stack = obj.stack(stage)
     with engine_errors(stage):
-        result = stack.up(on_event=Progress(click.echo))
+        # One engine run: the summary and the release come from its event stream.
+        result = up_once(
+            stack, on_event=Progress(click.echo), warm=lambda: obj.project.warm_program(stage)
+        )
     release = release_of(result.outputs)
     version = release.get("appVersion") if release else None
     suffix = f", release {version}" if version else ""
-    click.echo(f"{stage}: {format_changes(result.summary.resource_changes)}{suffix}")
+    click.echo(f"{stage}: {format_changes(result.changes)}{suffix}")
 
 
 @click.command()

@@ -8,9 +8,16 @@ import sys
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from stageline.automation import InstalledPulumi
+from stageline.cli.context import CliContext
+from stageline.cli.main import cli
+from stageline.engine import InstallReport, engine_env
+from stageline.workspace import Engine, Project
 from tests.conftest import edit_stack_file
 from tests.integration.conftest import Run
+from tests.integration.environment import make_environment
 
 pytestmark = pytest.mark.integration
 
@@ -194,3 +201,29 @@ def test_a_missing_provider_plugin_offline_says_which_how_and_plan(
     assert "`stageline engine install`" in result.output, result.output
     assert "`stageline plan dev` previews the stage offline" in result.output, result.output
     assert "code: 1" not in result.output and "stdout:" not in result.output, result.output
+
+
+def test_a_no_op_up_starts_the_engine_once(
+    project_dir: Path, engine: InstallReport, tmp_path: Path
+) -> None:
+    # The engine behind a shim that logs each command: a no-op `up` must be one `pulumi up`,
+    # with no version check, stack select, `stack output` or `stack history` around it.
+    log = tmp_path / "engine-commands.log"
+    shim = tmp_path / "shim" / "bin" / "pulumi"
+    shim.parent.mkdir(parents=True)
+    shim.write_text(f'#!/bin/sh\necho "$*" >> {log}\nexec {engine.pulumi} "$@"\n')
+    shim.chmod(0o755)
+
+    def up() -> str:
+        obj = CliContext(Project(project_dir, make_environment()))
+        obj._engine = Engine(InstalledPulumi(shim, engine.version), engine_env())
+        result = CliRunner().invoke(cli, ["up", "dev"], obj=obj)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    assert "dev: 3 create, release 1.0.0" in up()
+    log.unlink()
+    assert "dev: 3 same, release 1.0.0" in up()
+    commands = log.read_text().splitlines()
+    verbs = [next(w for w in c.split() if not w.startswith("-")) for c in commands]
+    assert verbs == ["up"], commands
