@@ -10,7 +10,6 @@ from __future__ import annotations
 import subprocess
 from typing import Any
 
-import paramiko
 import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, ResourceProvider
 
@@ -32,6 +31,10 @@ def run_on_host(uri: str, command: str) -> str:
         if proc.returncode != 0:
             raise HostCommandError(f"`{command}` failed on this host: {proc.stderr.strip()}")
         return proc.stdout
+    # Imported here: only remote sites need SSH, and every program run and provider call on a
+    # local site would otherwise pay for loading it.
+    import paramiko
+
     client = paramiko.SSHClient()
     client.load_host_keys(settings.query("known_hosts") or "")
     client.set_missing_host_key_policy(paramiko.RejectPolicy())
