@@ -286,3 +286,108 @@ def test_the_object_pool_and_volume_follow_protect_data(protect: bool) -> None:
         request = monitor.requests[name]
         assert request.protect is protect, monitor.urn_of(name)
         assert request.retainOnDelete is protect, monitor.urn_of(name)
+
+
+def test_the_standby_enforces_the_same_tls_and_client_rules() -> None:
+    monitor = build(lambda site: database(site, high_availability=True))
+    urn = monitor.urn_of("s-db-1-cidata")
+    files = files_of(seed_of(monitor, "s-db-1"))
+    setup = files["/etc/stageline/setup.sh"]["content"].splitlines()
+    conf = f"/etc/postgresql/{VERSION}/main"
+    assert setup[0] == "set -eu", urn
+    assert f"echo 'ssl = on' >> {conf}/postgresql.conf" in setup, urn
+    assert f"cat /etc/stageline/pg_hba.conf >> {conf}/pg_hba.conf" in setup, urn
+    primary = files_of(seed_of(monitor, "s-db-0"))["/etc/stageline/pg_hba.conf"]
+    assert files["/etc/stageline/pg_hba.conf"] == primary, urn
+
+
+def test_the_data_lives_on_the_data_volume_and_stays_there() -> None:
+    monitor = build(lambda site: database(site))
+    urn = monitor.urn_of("s-db-0-cidata")
+    config = seed_of(monitor, "s-db-0")
+    assert config["packages"] == [], urn
+    setup = files_of(config)["/etc/stageline/setup.sh"]["content"].splitlines()
+    # Formatted only when blank (a retained volume keeps its data), mounted by label at boot.
+    mount = [
+        "blkid /dev/vdb || mkfs.ext4 -L pgdata /dev/vdb",
+        "mkdir -p /var/lib/postgresql && mount -L pgdata /var/lib/postgresql",
+        "echo 'LABEL=pgdata /var/lib/postgresql ext4 defaults 0 2' >> /etc/fstab",
+    ]
+    assert setup[1:4] == mount, urn
+    assert setup.index(f"apt-get install -y postgresql-{VERSION}") > 3, urn
+
+
+@pytest.mark.parametrize("days", [1, 7])
+def test_backups_are_a_root_owned_cron_file_keeping_the_retention(days: int) -> None:
+    monitor = build(lambda site: database(site, backup_retention_days=days))
+    urn = monitor.urn_of("s-db-0-cidata")
+    cron = files_of(seed_of(monitor, "s-db-0"))["/etc/cron.d/stageline-backup"]
+    assert cron["permissions"] == "0644", urn
+    folder = "/var/lib/postgresql/backups"
+    assert cron["content"] == (
+        f"0 2 * * * postgres mkdir -p {folder} && pg_dumpall | gzip > {folder}/$(date +\\%F)"
+        f".sql.gz && find {folder} -name '*.sql.gz' -mtime +{days} -delete\n"
+    ), urn
+
+
+def test_no_backups_leave_an_empty_cron_file() -> None:
+    monitor = build(lambda site: database(site, backup_retention_days=0))
+    cron = files_of(seed_of(monitor, "s-db-0"))["/etc/cron.d/stageline-backup"]
+    assert cron["content"] == "", monitor.urn_of("s-db-0-cidata")
+
+
+@pytest.mark.parametrize("high_availability", [True, False])
+def test_each_database_vm_and_volume_belongs_to_the_component(high_availability: bool) -> None:
+    seen: dict[str, Any] = {}
+
+    def make(site: LibvirtSite) -> None:
+        db = LibvirtDatabase(
+            "s-db",
+            extend(
+                DatabaseArgs(
+                    engine_version=VERSION,
+                    size="small",
+                    storage_gb=20,
+                    network_id="s-net",
+                    subnet_ids=["s-net"],
+                    client_cidrs=CLIENTS,
+                    password=PASSWORD,
+                    high_availability=high_availability,
+                ),
+                site,
+            ),
+            pulumi.ResourceOptions(parent=site),
+        )
+
+        async def facts() -> None:
+            seen["volumes"] = [await v.urn.future() for v in db.data_volumes]
+            seen["resource_id"] = await db.resource_id.future()
+            seen["identifier"] = await db.identifier.future()
+
+        seen["facts"] = facts
+
+    monitor = build(make)
+    pulumi.runtime.test(lambda: pulumi.Output.from_input(seen["facts"]()))()
+    count = 2 if high_availability else 1
+    assert monitor.requests["s-db"].type == "stageline:database:LibvirtDatabase"
+    assert monitor.requests["s-db"].parent == monitor.urn_of("s-site")
+    component = monitor.urn_of("s-db")
+    domains = [r.name for r in monitor.mocks.created if r.name.endswith("-domain")]
+    assert sorted(d for d in domains if d.startswith("s-db-")) == [
+        f"s-db-{i}-domain" for i in range(count)
+    ], domains
+    assert seen["volumes"] == [monitor.urn_of(f"s-db-{i}-data") for i in range(count)]
+    assert seen["resource_id"] == "s-db-0-domain-uuid"
+    assert seen["identifier"] == "s-db-0"
+    for i in range(count):
+        for part in ("data", "root", "cidata", "domain"):
+            name = f"s-db-{i}-{part}"
+            assert monitor.requests[name].parent == component, monitor.urn_of(name)
+        assert inputs_of(monitor, f"s-db-{i}-domain")["network"] == "s-net"
+        data = inputs_of(monitor, f"s-db-{i}-data")
+        assert {k: data[k] for k in ("uri", "pool", "name", "format")} == {
+            "uri": "qemu:///system",
+            "pool": "s-site-pool-id",
+            "name": f"s-db-{i}-data.qcow2",
+            "format": "qcow2",
+        }, monitor.urn_of(f"s-db-{i}-data")
