@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+import stageline
 from stageline import PROJECT
 from stageline.stack_files import (
     SECRET_PLACEHOLDER,
@@ -19,6 +20,7 @@ from stageline.stack_files import (
     find_stack,
     list_stack_files,
     load_yaml_file,
+    project_root,
     read_project_file,
     read_stack_file,
     stacks_dir,
@@ -207,3 +209,13 @@ def test_listing_stacks_reads_the_project_file_first(tmp_path: Path) -> None:
     write(tmp_path / "stacks" / "Pulumi.qa.yaml", "config:\n  stageline:stage: qa\n")
     with pytest.raises(StackFileError, match="the project file is a list"):
         list_stack_files(tmp_path / "stacks")
+
+
+def test_outside_any_project_the_root_is_the_installed_project(tmp_path: Path) -> None:
+    # Another project's Pulumi.yaml on the way up is not stageline's.
+    write(tmp_path / "Pulumi.yaml", "name: someone-else\nruntime: python\n")
+    (tmp_path / "work").mkdir()
+    root = project_root(tmp_path / "work")
+    assert read_project_file(root / "Pulumi.yaml")["name"] == PROJECT, root
+    # The folder holding the stageline package that runs, not any folder above it.
+    assert root == Path(stageline.__file__).resolve().parent.parent, root
