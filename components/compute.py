@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 import pulumi
 
+from components.spec import ComputeSpec
+
 
 @dataclass(frozen=True)
 class AppConnection:
@@ -66,12 +68,8 @@ def app_environment(
 
 @dataclass(frozen=True)
 class ComputeArgs:
-    size: str
-    """Abstract size class, mapped to an instance type by the target. Required."""
-    min_count: int
-    """Fewest instances. Required."""
-    max_count: int
-    """Most instances. Required."""
+    spec: ComputeSpec
+    """The validated `compute` section: size or sku, counts, app port, CPU target. Required."""
     network_id: pulumi.Input[str]
     """Network the group lives in. Required."""
     subnet_ids: pulumi.Input[Sequence[str]]
@@ -80,16 +78,10 @@ class ComputeArgs:
     """The only range allowed to reach the application port (the stage network). Required."""
     artifact: str
     """Release artifact (container image) the instances run. Required."""
-    app_port: int = 8080
-    """Application port. Default 8080."""
-    target_cpu_percent: int = 60
-    """Average CPU the group's autoscaling tracks. Default 60."""
     app: AppConnection | None = None
     """The database and bucket the application uses. Default none (nothing wired)."""
     egress: Sequence[pulumi.Resource] = ()
     """The network's egress path; instances are created after it (`depends_on`). Default none."""
-    sku: str | None = None
-    """The target's own instance type in place of `size`, already validated. Default none."""
     tags: Mapping[str, str] | None = None
     """Tags for every taggable child. Default none."""
 

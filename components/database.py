@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 import pulumi
 
+from components.spec import DatabaseSpec
+
 POSTGRES_PORT = 5432
 ADMIN_USER = "stageline"
 """The database's administrator, which the application also connects as."""
@@ -15,34 +17,21 @@ ADMIN_USER = "stageline"
 
 @dataclass(frozen=True)
 class DatabaseArgs:
-    engine_version: str
-    """PostgreSQL major version. Required."""
-    size: str
-    """Abstract size class. Required."""
-    storage_gb: int
-    """Allocated storage in GiB. Required."""
+    spec: DatabaseSpec
+    """The validated `database` section: version, size or sku, storage, HA, backups and
+    deletion protection. Required."""
     network_id: pulumi.Input[str]
     """Network the database lives in. Required."""
     subnet_ids: pulumi.Input[Sequence[str]]
     """Private subnets for the database. Required."""
     client_cidrs: tuple[str, ...]
     """Ranges allowed to reach the database port: the private tier, never 0.0.0.0/0. Required."""
-    high_availability: bool = False
-    """Standby in a second zone. Default off."""
-    backup_retention_days: int = 1
-    """Days of automated backups. Default 1."""
-    deletion_protection: bool = False
-    """The cloud's deletion guard. Default off."""
     protect: bool = False
     """Pulumi `protect` + `retain_on_delete` on the data resource. Default off."""
     password: pulumi.Input[str] | None = None
     """Master password, a Pulumi secret. Default: generated with pulumi-random."""
     db_name: str = "app"
     """Database created on the instance. Default `app`."""
-    sku: str | None = None
-    """The target's own database class in place of `size`, already validated. Default none."""
-    instance_name: str | None = None
-    """The instance's name where the target lets stageline choose it (GCP). Default derived."""
     tags: Mapping[str, str] | None = None
     """Tags for every taggable child. Default none."""
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -11,12 +11,13 @@ import pulumi
 from components.compute import AppConnection, Compute, ComputeArgs
 from components.contract import ReleaseManifest
 from components.database import Database, DatabaseArgs
+from components.kit import KitSite
 from components.network import Network, NetworkArgs
 from components.observability import Observability, ObservabilityArgs
 from components.regions import zones_of
 from components.spec import EnvironmentSpec
 from components.storage import Storage, StorageArgs
-from components.targets import load_target
+from components.targets import load_kit, target_of
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,7 @@ class EnvironmentArgs:
     spec: EnvironmentSpec
     """Validated sizes, CIDRs, counts and flags. Required."""
     target: str
-    """`aws`, `azure`, `gcp` or `libvirt`. Required."""
+    """A registered target's name (components/targets.py). Required."""
     region: str
     """Cloud region or on-prem site. Required."""
     release: ReleaseManifest
@@ -33,8 +34,9 @@ class EnvironmentArgs:
     """Tags shared by every resource, e.g. the stage. Required."""
     db_password: pulumi.Input[str] | None = None
     """Database password as a Pulumi secret. Default: generated."""
-    target_settings: Mapping[str, Any] = field(default_factory=dict)
-    """The stage's target-only section (e.g. `stageline:libvirt`). Default empty."""
+    target_settings: Mapping[str, Any] | None = None
+    """The stage's own `stageline:<target>` section as written, parsed by the target.
+    Default none."""
 
 
 class EnvironmentTemplate(pulumi.ComponentResource):
@@ -50,109 +52,79 @@ class EnvironmentTemplate(pulumi.ComponentResource):
         self, name: str, args: EnvironmentArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("stageline:environment:EnvironmentTemplate", name, None, opts)
-        kit = load_target(args.target)
         spec = args.spec
         tags = {**args.tags, "stageline-release": args.release.app_version}
-
-        mine = pulumi.ResourceOptions(parent=self)
-        # An explicit provider pins the region in code instead of ambient config or env.
-        providers = [kit.provider(f"{name}-provider", args.region, mine)] if kit.provider else []
-        child = pulumi.ResourceOptions(parent=self, providers=providers)
-        site = kit.site(f"{name}-site", name, args.target_settings, mine) if kit.site else None
-
-        def targeted(common: Any) -> Any:
-            # Target-only args extend the common ones (a libvirt concern also gets its site).
-            return kit.extend(common, site) if kit.extend else common
+        target = target_of(args.target)
+        # The target builds what it needs first (an explicit provider, a site) and binds it
+        # into its factories, so every concern gets the same common args on every target.
+        kit = load_kit(args.target)(
+            KitSite(
+                name=name,
+                region=args.region,
+                settings=target.validated_settings(args.target_settings),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+        )
+        child = pulumi.ResourceOptions(parent=self, providers=list(kit.providers))
 
         self.network = kit.network(
             f"{name}-network",
-            targeted(
-                NetworkArgs(
-                    cidr=spec.network.cidr,
-                    zones=zones_of(args.target, args.region)[: spec.network.zone_count],
-                    nat=spec.network.nat,
-                    tags=tags,
-                )
+            NetworkArgs(
+                spec=spec.network,
+                zones=zones_of(args.target, args.region)[: spec.network.zone_count],
+                tags=tags,
             ),
             child,
         )
         # Data first: the application is wired to its database and bucket.
         self.database = kit.database(
             f"{name}-database",
-            targeted(
-                DatabaseArgs(
-                    engine_version=spec.database.engine_version,
-                    size=spec.database.size,
-                    storage_gb=spec.database.storage_gb,
-                    network_id=self.network.network_id,
-                    subnet_ids=self.network.private_subnet_ids,
-                    client_cidrs=self.network.private_subnet_cidrs,
-                    high_availability=spec.database.high_availability,
-                    backup_retention_days=spec.database.backup_retention_days,
-                    deletion_protection=spec.database.deletion_protection,
-                    protect=spec.protect_data,
-                    password=args.db_password,
-                    sku=spec.database.sku,
-                    instance_name=spec.database.instance_name,
-                    tags=tags,
-                )
+            DatabaseArgs(
+                spec=spec.database,
+                network_id=self.network.network_id,
+                subnet_ids=self.network.private_subnet_ids,
+                client_cidrs=self.network.private_subnet_cidrs,
+                protect=spec.protect_data,
+                password=args.db_password,
+                tags=tags,
             ),
             child,
         )
         self.storage = kit.storage(
             f"{name}-storage",
-            targeted(
-                StorageArgs(
-                    versioning=spec.storage.versioning,
-                    retention_days=spec.storage.retention_days,
-                    protect=spec.protect_data,
-                    account_name=spec.storage.account_name,
-                    tags=tags,
-                )
-            ),
+            StorageArgs(spec=spec.storage, protect=spec.protect_data, tags=tags),
             child,
         )
         self.compute = kit.compute(
             f"{name}-compute",
-            targeted(
-                ComputeArgs(
-                    size=spec.compute.size,
-                    min_count=spec.compute.min_count,
-                    max_count=spec.compute.max_count,
-                    network_id=self.network.network_id,
-                    subnet_ids=self.network.private_subnet_ids,
-                    ingress_cidr=spec.network.cidr,
-                    artifact=args.release.artifact,
-                    app_port=spec.compute.app_port,
-                    target_cpu_percent=spec.compute.target_cpu_percent,
-                    app=AppConnection(
-                        database_host=self.database.endpoint,
-                        database_port=self.database.port,
-                        database_name=self.database.db_name,
-                        database_user=self.database.admin_user,
-                        database_password=self.database.password,
-                        database_id=self.database.resource_id,
-                        bucket_name=self.storage.bucket_name,
-                        bucket_id=self.storage.resource_id,
-                    ),
-                    egress=self.network.egress,
-                    sku=spec.compute.sku,
-                    tags=tags,
-                )
+            ComputeArgs(
+                spec=spec.compute,
+                network_id=self.network.network_id,
+                subnet_ids=self.network.private_subnet_ids,
+                ingress_cidr=spec.network.cidr,
+                artifact=args.release.artifact,
+                app=AppConnection(
+                    database_host=self.database.endpoint,
+                    database_port=self.database.port,
+                    database_name=self.database.db_name,
+                    database_user=self.database.admin_user,
+                    database_password=self.database.password,
+                    database_id=self.database.resource_id,
+                    bucket_name=self.storage.bucket_name,
+                    bucket_id=self.storage.resource_id,
+                ),
+                egress=self.network.egress,
+                tags=tags,
             ),
             child,
         )
         self.observability = kit.observability(
             f"{name}-observability",
-            targeted(
-                ObservabilityArgs(
-                    compute_group=self.compute.group_name,
-                    database_identifier=self.database.identifier,
-                    log_retention_days=spec.observability.log_retention_days,
-                    alarms=spec.observability.alarms,
-                    cpu_alarm_percent=spec.observability.cpu_alarm_percent,
-                    tags=tags,
-                )
+            ObservabilityArgs(
+                spec=spec.observability,
+                compute_group=self.compute.group_name,
+                database_identifier=self.database.identifier,
+                tags=tags,
             ),
             child,
         )

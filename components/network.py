@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import pulumi
 
-from components.spec import NatMode
+from components.spec import NetworkSpec
 
 
 @dataclass(frozen=True)
@@ -36,12 +36,10 @@ def plan_subnets(cidr: str, zone_count: int) -> SubnetPlan:
 
 @dataclass(frozen=True)
 class NetworkArgs:
-    cidr: str
-    """Stage network CIDR, already validated. Required."""
+    spec: NetworkSpec
+    """The validated `network` section: the stage CIDR and the NAT mode. Required."""
     zones: tuple[str, ...]
-    """Zone names to spread subnets over, from the region catalogue. Required."""
-    nat: NatMode = "single"
-    """Private-tier egress: `none`, `single` or `per-zone`. Default `single`."""
+    """The first `spec.zone_count` zones of the region, from its catalogue. Required."""
     tags: Mapping[str, str] | None = None
     """Tags for every taggable child. Default none."""
 

@@ -8,19 +8,17 @@ from dataclasses import dataclass
 
 import pulumi
 
+from components.spec import ObservabilitySpec
+
 
 @dataclass(frozen=True)
 class ObservabilityArgs:
+    spec: ObservabilitySpec
+    """The validated `observability` section: log retention and alarms. Required."""
     compute_group: pulumi.Input[str]
     """Compute group to watch. Required."""
     database_identifier: pulumi.Input[str]
     """Database instance to watch. Required."""
-    log_retention_days: int = 14
-    """Days logs are kept. Default 14."""
-    alarms: bool = True
-    """Create alarms. Default on."""
-    cpu_alarm_percent: int = 80
-    """CPU threshold of the compute alarm. Default 80."""
     tags: Mapping[str, str] | None = None
     """Tags for every taggable child. Default none."""
 

@@ -7,7 +7,9 @@ can use (some regions have more, restricted to older accounts).
 
 from __future__ import annotations
 
-TARGETS: tuple[str, ...] = ("aws", "azure", "gcp", "libvirt")
+from components.targets import TARGET_NAMES
+
+TARGETS: tuple[str, ...] = TARGET_NAMES
 
 
 def _aws(region: str, letters: str) -> tuple[str, ...]:

@@ -81,10 +81,6 @@ class DatabaseSpec:
     sku: str | None = None
     """The target's own database class (RDS class, Azure Flexible Server SKU, Cloud SQL tier) in
     place of `size`, checked against that target's catalogue. Default: none, `size` decides."""
-    instance_name: str | None = None
-    """GCP only: the Cloud SQL instance name (RFC 1035, at most 63 characters). Cloud SQL keeps a
-    deleted instance's name for up to a week, so a re-created stage may need a new one.
-    Default: derived from the stack name with a random suffix."""
 
 
 @dataclass(frozen=True)
@@ -93,9 +89,6 @@ class StorageSpec:
     """Keep object versions. Default on."""
     retention_days: int = 30
     """Days before noncurrent object versions expire. Default 30."""
-    account_name: str | None = None
-    """Azure only: the storage account name, 3 to 24 lowercase letters and digits, unique across
-    Azure. Default: derived from the stack name with a random suffix."""
 
 
 @dataclass(frozen=True)

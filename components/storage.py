@@ -8,17 +8,15 @@ from dataclasses import dataclass
 
 import pulumi
 
+from components.spec import StorageSpec
+
 
 @dataclass(frozen=True)
 class StorageArgs:
-    versioning: bool = True
-    """Keep object versions. Default on."""
-    retention_days: int = 30
-    """Days before noncurrent versions expire. Default 30."""
+    spec: StorageSpec
+    """The validated `storage` section: versioning and noncurrent-version expiry. Required."""
     protect: bool = False
     """Pulumi `protect` + `retain_on_delete` on the bucket. Default off."""
-    account_name: str | None = None
-    """The storage account's name where the target has one (Azure). Default derived."""
     tags: Mapping[str, str] | None = None
     """Tags for every taggable child. Default none."""
 

@@ -1,77 +1,192 @@
-"""Loads one target's implementations by name, so a stage imports only its own provider SDK."""
+"""The registry of targets: the one place that maps a target's name to its `target.py`.
+
+Shared code and the operator ask a target (`target_of(name)`) and never name one. A target is
+one folder, `components/<name>/`, whose SDK-free `target.py` defines `TARGET`, a `Target`
+below. Registering a fifth target is one line in `REGISTRY`.
+
+This module imports neither Pulumi nor any target: `stageline/__init__.py` reads the process
+environment from it before the RPC library loads, and a stage imports only its own target.
+"""
 
 from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
 
-import pulumi
-
-from components.compute import Compute
-from components.database import Database
-from components.errors import ConfigIssue
-from components.network import Network
-from components.observability import Observability
-from components.regions import TARGETS
-from components.spec import EnvironmentSpec
-from components.storage import Storage
-
-ProviderFactory = Callable[[str, str, pulumi.ResourceOptions], pulumi.ProviderResource]
-"""(name, region, opts) -> the target's explicit provider for the stage's region."""
-SiteFactory = Callable[[str, str, Mapping[str, Any], pulumi.ResourceOptions], pulumi.Resource]
-"""(name, stack, target settings, opts) -> what a target builds before the concerns (a site)."""
-ArgsExtender = Callable[[Any, Any], Any]
-"""(common args, site) -> the target-only args that extend them."""
+if TYPE_CHECKING:
+    from components.errors import ConfigIssue
+    from components.kit import KitBuilder
+    from components.spec import EnvironmentSpec
 
 
 @dataclass(frozen=True)
-class TargetKit:
-    """One subclass per concern for a target, plus its explicit-provider factory."""
+class Registration:
+    """What must be known of a target before its module is imported."""
+
+    module: str
+    """The target's SDK-free module, which defines `TARGET`."""
+    packages: tuple[str, ...] = ()
+    """Provider packages (the first part of a resource type token) whose resources are the
+    target's: an offline plan asks this target for their computed values."""
+    process_environment: Mapping[str, str] = field(default_factory=dict)
+    """Variables every stageline process sets before the RPC library (grpc) loads, because
+    grpc reads them once at import; too early to import the target to ask it."""
+
+
+REGISTRY: Mapping[str, Registration] = MappingProxyType(
+    {
+        "aws": Registration("components.aws.target", packages=("aws",)),
+        "azure": Registration("components.azure.target", packages=("azure-native",)),
+        "gcp": Registration("components.gcp.target", packages=("gcp",)),
+        "libvirt": Registration(
+            "components.libvirt.target",
+            packages=("pulumi-python",),
+            # libvirt reaches SSH hosts by forking `ssh`. gRPC's fork handlers (on by default)
+            # then write to the child's stderr, which libvirt reads as the connection's first
+            # bytes and drops it. The engine passes it on to provider processes.
+            process_environment={"GRPC_ENABLE_FORK_SUPPORT": "false"},
+        ),
+    }
+)
+TARGET_NAMES: tuple[str, ...] = tuple(REGISTRY)
+
+
+SettingsParser = Callable[[Any], "tuple[Any | None, list[ConfigIssue]]"]
+"""The stage's `stageline:<target>` section (None when absent) -> (settings, issues)."""
+Rules = Callable[["EnvironmentSpec", str, str], "list[ConfigIssue]"]
+"""(spec, region, stack) -> the target's own limits of the common spec, checked before any
+resource (its own section's limits are checked by its settings parser)."""
+Preflight = Callable[[str, "EnvironmentSpec", Any], "list[ConfigIssue]"]
+"""(stack, spec, settings) -> live checks against the target (reachability, host state)."""
+PathResolver = Callable[[Mapping[str, Any], Path], Mapping[str, Any]]
+"""(raw section, project root) -> the section with its relative file paths made absolute."""
+MockState = Callable[[str, str, Mapping[str, Any]], Mapping[str, Any]]
+"""(resource type, name, inputs) -> what the provider would compute on create."""
+
+
+def _no_rules(spec: EnvironmentSpec, region: str, stack: str) -> list[ConfigIssue]:
+    return []
+
+
+def _same_paths(raw: Mapping[str, Any], root: Path) -> Mapping[str, Any]:
+    return raw
+
+
+def _nothing_computed(typ: str, name: str, inputs: Mapping[str, Any]) -> Mapping[str, Any]:
+    return {}
+
+
+@dataclass(frozen=True)
+class Target:
+    """Everything the operator needs to know about one target; no provider SDK behind it."""
 
     name: str
-    provider: ProviderFactory | None
-    network: type[Network]
-    compute: type[Compute]
-    database: type[Database]
-    storage: type[Storage]
-    observability: type[Observability]
-    site: SiteFactory | None = None
-    """Targets without a cloud provider (libvirt) build shared context here instead."""
-    extend: ArgsExtender | None = None
+    kit: Callable[[], KitBuilder]
+    """Imports the target's kit (and so its provider SDK) and returns its builder."""
+    sdk: tuple[str, ...] = ()
+    """Top-level packages of the provider SDKs the kit needs; only their absence gets the
+    "install its SDK" message, any other import error is a bug and propagates."""
+    settings: SettingsParser | None = None
+    """Parses the target's own `stageline:<name>` section; None: the target has none."""
+    rules: Rules = _no_rules
+    preflight: Preflight | None = None
+    """Live checks, skipped by offline plans; None: the target has none."""
+    resolve_paths: PathResolver = _same_paths
+    mock_state: MockState = _nothing_computed
+    mock_calls: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    """What the provider answers to invokes during an offline plan, by function token."""
+
+    def parse_settings(self, raw: Any) -> tuple[Any | None, list[ConfigIssue]]:
+        if self.settings is not None:
+            return self.settings(raw)
+        if not raw:  # absent (None), or the empty section a StageConfig defaults to
+            return None, []
+        from components.errors import ConfigIssue  # imports Pulumi; see the module docstring
+
+        return None, [
+            ConfigIssue(
+                self.name,
+                raw,
+                f"the {self.name} target has no settings of its own",
+                f"remove the {self.name} section",
+            )
+        ]
+
+    def validated_settings(self, raw: Any) -> Any:
+        """The settings of a section validated before (config parsing); guards direct callers."""
+        parsed, issues = self.parse_settings(raw)
+        if issues:
+            raise ValueError("; ".join(issue.render() for issue in issues))
+        return parsed
 
 
-def load_target(target: str) -> TargetKit:
-    if target not in TARGETS:
-        raise ValueError(f"unknown target {target!r}")
-    try:
-        module = importlib.import_module(f"components.{target}.kit")
-    except ModuleNotFoundError as exc:
-        raise pulumi.RunError(
-            f"target {target!r} cannot be loaded ({exc}). Install its SDK with "
-            f"`pip install -e .[{target}]`, or choose another stageline:target."
-        ) from exc
-    return module.KIT
+def is_target(name: str) -> bool:
+    return name in REGISTRY
 
 
-def preflight_for_target(
-    target: str, stack: str, spec: EnvironmentSpec, settings: Mapping[str, Any]
-) -> list[ConfigIssue]:
-    """Live checks against the target (reachability, host state); only some targets have any."""
-    try:
-        module = importlib.import_module(f"components.{target}.preflight")
-    except ModuleNotFoundError:
-        return []
-    return module.run(stack, spec, settings)
+def target_of(name: str) -> Target:
+    """The target's module, imported on first use. An import error inside it propagates: a
+    broken target must fail loudly, not lose its rules."""
+    if name not in REGISTRY:
+        raise ValueError(f"unknown target {name!r}; known: {', '.join(TARGET_NAMES)}")
+    target: Target = importlib.import_module(REGISTRY[name].module).TARGET
+    return target
+
+
+def settings_sections() -> tuple[str, ...]:
+    """The config keys of targets' own sections: a registered target name each."""
+    return TARGET_NAMES
+
+
+def owner_of_type(resource_type: str) -> Target | None:
+    """The target whose provider package a resource type token belongs to (`aws:s3/...`)."""
+    package = resource_type.partition(":")[0]
+    for name, registration in REGISTRY.items():
+        if package in registration.packages:
+            return target_of(name)
+    return None
 
 
 def validate_for_target(
     target: str, spec: EnvironmentSpec, region: str, stack: str
 ) -> list[ConfigIssue]:
     """Target-only rules (limits of one cloud's services); the rules modules import no SDK."""
-    try:
-        rules = importlib.import_module(f"components.{target}.rules")
-    except ModuleNotFoundError:
+    return target_of(target).rules(spec, region, stack)
+
+
+def preflight_for_target(
+    target: str, stack: str, spec: EnvironmentSpec, raw_settings: Any
+) -> list[ConfigIssue]:
+    """Live checks against the target (reachability, host state); only some targets have any."""
+    found = target_of(target)
+    if found.preflight is None:
         return []
-    return rules.validate(spec, region, stack)
+    return found.preflight(stack, spec, found.validated_settings(raw_settings))
+
+
+def process_environment() -> dict[str, str]:
+    """What every stageline process must set before grpc loads, for any target."""
+    merged: dict[str, str] = {}
+    for registration in REGISTRY.values():
+        merged.update(registration.process_environment)
+    return merged
+
+
+def load_kit(name: str) -> KitBuilder:
+    """The target's kit builder. Only a missing provider SDK becomes the friendly message."""
+    target = target_of(name)
+    try:
+        return target.kit()
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").partition(".")[0] not in target.sdk:
+            raise
+        import pulumi  # only here: this module stays importable before grpc
+
+        raise pulumi.RunError(
+            f"target {name!r} cannot be loaded ({exc}). Install its SDK with "
+            f"`pip install -e .[{name}]`, or choose another stageline:target."
+        ) from exc

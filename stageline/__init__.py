@@ -2,9 +2,12 @@
 
 import os
 
-# libvirt reaches SSH hosts by forking `ssh`. gRPC's fork handlers (on by default) then write
-# to the child's stderr, which libvirt reads as the connection's first bytes and drops it. This
-# must be set before grpc is first imported; the engine passes it on to provider processes.
-os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
+from components.targets import process_environment
+
+# What targets need in every process (see components/targets.py) must be set before grpc is
+# first imported, which this package's first import precedes; the engine passes it on to
+# provider processes.
+for _name, _value in process_environment().items():
+    os.environ.setdefault(_name, _value)
 
 PROJECT = "stageline"

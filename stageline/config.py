@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
 from components.errors import ConfigIssue, raise_if_any
-from components.regions import TARGETS
 from components.spec import (
     TIERS,
     EnvironmentSpec,
@@ -27,7 +26,7 @@ from components.spec import (
     validate_spec,
     validate_target_region,
 )
-from components.targets import validate_for_target
+from components.targets import TARGET_NAMES, is_target, target_of, validate_for_target
 from stageline import PROJECT
 
 DrMode = Literal["pilot-light", "warm-standby"]
@@ -46,7 +45,7 @@ OBJECT_KEYS = (
     "storage",
     "observability",
     "protectData",
-    "libvirt",
+    *TARGET_NAMES,  # each target's own section, e.g. `stageline:<target>: {...}`
 )
 SECRET_KEYS = ("dbPassword",)
 KNOWN_KEYS = SCALAR_KEYS + OBJECT_KEYS + SECRET_KEYS
@@ -87,7 +86,7 @@ class StageConfig:
     release_pin: ReleasePin | None = None
     has_db_password: bool = False
     target_settings: dict[str, Any] = field(default_factory=dict)
-    """The target-only section, e.g. `stageline:libvirt`; empty for clouds."""
+    """The stage's target's own section (`stageline:<target>`) as written; empty if absent."""
 
 
 def _string(values: Mapping[str, Any], key: str, issues: list[ConfigIssue]) -> str | None:
@@ -204,8 +203,8 @@ def unknown_key_issues(
 
 @functools.cache
 def provider_config_keys(namespace: str) -> frozenset[str] | None:
-    """The config keys the installed SDK of a provider namespace (`aws`, `azure-native`, `gcp`)
-    reads, or None when no SDK for it is installed."""
+    """The config keys the installed SDK of a provider namespace reads (`<namespace>:region`),
+    or None when no SDK for it is installed."""
     package = f"pulumi_{namespace.replace('-', '_')}"
     if not re.fullmatch(r"[a-z][a-z0-9-]*", namespace) or importlib.util.find_spec(package) is None:
         return None
@@ -220,7 +219,7 @@ def provider_config_keys(namespace: str) -> frozenset[str] | None:
 
 def provider_key_issues(other: Mapping[str, Any]) -> list[ConfigIssue]:
     """Keys of provider namespaces that are clearly typos of a key the provider knows
-    (`aws:regoin`, `gcp:projet`); keys that are merely unfamiliar are left to the provider."""
+    (`<provider>:regoin`); keys that are merely unfamiliar are left to the provider."""
     issues: list[ConfigIssue] = []
     for full_key, value in other.items():
         namespace, sep, key = full_key.partition(":")
@@ -274,7 +273,7 @@ def parse_stage_config(
     other: Mapping[str, Any] | None = None,
 ) -> StageConfig:
     """Validate one stack's config. `values` are decoded (see decode_engine_values); `other`
-    holds the keys of every other namespace with their prefix (`aws:region`)."""
+    holds the keys of every other namespace with their prefix (`<provider>:region`)."""
     issues = unknown_key_issues(values, secret_keys) + provider_key_issues(other or {})
 
     stage = _string(values, "stage", issues)
@@ -299,7 +298,7 @@ def parse_stage_config(
     if target is None:
         issues.append(
             ConfigIssue(
-                "target", None, "is required", f"set target: to one of {', '.join(TARGETS)}"
+                "target", None, "is required", f"set target: to one of {', '.join(TARGET_NAMES)}"
             )
         )
     elif region is None:
@@ -364,24 +363,24 @@ def parse_stage_config(
             )
         )
 
-    target_settings = values.get("libvirt") if target == "libvirt" else None
-    if target == "libvirt":
-        from components.libvirt.settings import parse_settings
-
-        issues += parse_settings(target_settings)[1]
-    elif values.get("libvirt") is not None:
-        issues.append(
-            ConfigIssue(
-                "libvirt",
-                values["libvirt"],
-                f"only applies to target libvirt, not {target}",
-                "remove the libvirt section or set target: libvirt",
+    # Each target reads its own section; another target's section would be ignored.
+    target_settings = values.get(target) if target is not None and is_target(target) else None
+    if target is not None and is_target(target):
+        issues += target_of(target).parse_settings(target_settings)[1]
+    for other in TARGET_NAMES:
+        if other != target and values.get(other) is not None:
+            issues.append(
+                ConfigIssue(
+                    other,
+                    values[other],
+                    f"only applies to target {other}, not {target}",
+                    f"remove the {other} section or set target: {other}",
+                )
             )
-        )
 
     spec, spec_issues = parse_spec(values)
     issues += spec_issues
-    if spec is not None and target in TARGETS and region:
+    if spec is not None and target is not None and is_target(target) and region:
         issues += validate_spec(spec, target, region, tier)
         issues += validate_for_target(target, spec, region, stack)
 

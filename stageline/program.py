@@ -13,7 +13,7 @@ import pulumi.runtime.config
 from components.contract import ReleaseManifest, contract_outputs
 from components.environment import EnvironmentArgs, EnvironmentTemplate
 from components.errors import raise_if_any
-from components.targets import preflight_for_target
+from components.targets import preflight_for_target, target_of
 from stageline import PROJECT
 from stageline.config import (
     SECRET_KEYS,
@@ -62,12 +62,12 @@ def load_stage_config() -> StageConfig:
 
 
 def with_project_paths(config: StageConfig, root: Path) -> StageConfig:
-    """Relative file paths in target settings are relative to the project, not the shell."""
-    image = config.target_settings.get("baseImage")
-    if isinstance(image, str) and image and not Path(image).is_absolute():
-        settings = {**config.target_settings, "baseImage": str(root / image)}
-        return dataclasses.replace(config, target_settings=settings)
-    return config
+    """Relative file paths in target settings are relative to the project, not the shell;
+    the target knows which of its settings are paths."""
+    settings = target_of(config.target).resolve_paths(config.target_settings, root)
+    if settings is config.target_settings:
+        return config
+    return dataclasses.replace(config, target_settings=dict(settings))
 
 
 def stage_tags(config: StageConfig) -> dict[str, str]:

@@ -119,7 +119,7 @@ class StackFile:
     secret_keys: frozenset[str] = field(default_factory=frozenset)
     """Keys (without prefix) whose value is `secure:` ciphertext."""
     other_values: dict[str, Any] = field(default_factory=dict)
-    """Keys of other namespaces (`aws:region`, ...), with their prefix, as YAML gave them."""
+    """Keys of other namespaces (`<provider>:region`, ...), with their prefix, as YAML gave them."""
 
     def pulumi_config(self) -> tuple[dict[str, str], list[str]]:
         """The values as the engine hands them to a program: strings, objects as JSON."""

@@ -102,7 +102,7 @@ class AwsCompute(Compute):
         super().__init__("stageline:compute:AwsCompute", name, None, opts)
         tags = dict(args.tags or {})
         mine = pulumi.ResourceOptions(parent=self)
-        instance_type = args.sku or EC2_TYPES[args.size]
+        instance_type = args.spec.sku or EC2_TYPES[args.spec.size]
         log_group = stage_log_group_name()
 
         # Only the stage network reaches the app port; there is no SSH ingress at all
@@ -114,8 +114,8 @@ class AwsCompute(Compute):
             ingress=[
                 {
                     "protocol": "tcp",
-                    "from_port": args.app_port,
-                    "to_port": args.app_port,
+                    "from_port": args.spec.app_port,
+                    "to_port": args.spec.app_port,
                     "cidr_blocks": [args.ingress_cidr],
                     "description": "application port from inside the stage network",
                 }
@@ -204,8 +204,8 @@ class AwsCompute(Compute):
 
         self.group = aws.autoscaling.Group(
             f"{name}-asg",
-            min_size=args.min_count,
-            max_size=args.max_count,
+            min_size=args.spec.min_count,
+            max_size=args.spec.max_count,
             # desired_capacity is left to the scaling policy: setting it here would reset the
             # group to that size on every update.
             vpc_zone_identifiers=args.subnet_ids,
@@ -235,7 +235,7 @@ class AwsCompute(Compute):
                 "predefined_metric_specification": {
                     "predefined_metric_type": "ASGAverageCPUUtilization"
                 },
-                "target_value": float(args.target_cpu_percent),
+                "target_value": float(args.spec.target_cpu_percent),
             },
             opts=pulumi.ResourceOptions(parent=self.group),
         )
@@ -279,18 +279,18 @@ class AwsCompute(Compute):
     ) -> pulumi.Output[str]:
         app = args.app
         if app is None:
-            env = pulumi.Output.from_input({APP_ENV_PORT: str(args.app_port)})
+            env = pulumi.Output.from_input({APP_ENV_PORT: str(args.spec.app_port)})
         else:
             env = pulumi.Output.all(app.database_host, app.database_port, app.bucket_name).apply(
                 lambda v: app_environment(
-                    args.app_port, v[0], int(v[1]), app.database_name, app.database_user, v[2]
+                    args.spec.app_port, v[0], int(v[1]), app.database_name, app.database_user, v[2]
                 )
             )
         return pulumi.Output.all(env, secret_arn, password_version).apply(
             lambda v: user_data(
                 BootSettings(
                     artifact=args.artifact,
-                    app_port=args.app_port,
+                    app_port=args.spec.app_port,
                     log_group=log_group,
                     environment=v[0],
                     password_secret_arn=v[1],

@@ -58,8 +58,8 @@ class AwsDatabase(Database):
         # no longer refuses to delete a group in use. delete_before_replace must stay off here.
         parameters = aws.rds.ParameterGroup(
             f"{name}-params",
-            name_prefix=f"{name}-pg{major_version(args.engine_version)}-",
-            family=parameter_family(args.engine_version),
+            name_prefix=f"{name}-pg{major_version(args.spec.engine_version)}-",
+            family=parameter_family(args.spec.engine_version),
             # Clients must use TLS; the password never crosses the network in clear.
             parameters=[{"name": "rds.force_ssl", "value": "1"}],
             tags=tags,
@@ -79,10 +79,10 @@ class AwsDatabase(Database):
         self.instance = aws.rds.Instance(
             f"{name}-pg",
             engine="postgres",
-            engine_version=args.engine_version,
-            instance_class=args.sku or RDS_CLASSES[args.size],
-            allocated_storage=args.storage_gb,
-            max_allocated_storage=args.storage_gb * 4,
+            engine_version=args.spec.engine_version,
+            instance_class=args.spec.sku or RDS_CLASSES[args.spec.size],
+            allocated_storage=args.spec.storage_gb,
+            max_allocated_storage=args.spec.storage_gb * 4,
             storage_type="gp3",
             storage_encrypted=True,
             db_name=args.db_name,
@@ -98,9 +98,9 @@ class AwsDatabase(Database):
             # parameter group when Pulumi deletes it, and state would claim a version not running.
             apply_immediately=True,
             publicly_accessible=False,
-            multi_az=args.high_availability,
-            backup_retention_period=args.backup_retention_days,
-            deletion_protection=args.deletion_protection,
+            multi_az=args.spec.high_availability,
+            backup_retention_period=args.spec.backup_retention_days,
+            deletion_protection=args.spec.deletion_protection,
             skip_final_snapshot=not args.protect,
             final_snapshot_identifier=final_snapshot if args.protect else None,
             copy_tags_to_snapshot=True,
@@ -115,7 +115,7 @@ class AwsDatabase(Database):
         self.port = self.instance.port
         self.password = pulumi.Output.secret(password)
         self.db_name = args.db_name
-        self.engine_version = args.engine_version
+        self.engine_version = args.spec.engine_version
         self._register()
 
     def _final_snapshot_name(self, name: str) -> pulumi.Output[str]:

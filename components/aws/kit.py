@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pulumi
 import pulumi_aws as aws
 
 from components.aws.compute import AwsCompute
@@ -10,19 +9,16 @@ from components.aws.database import AwsDatabase
 from components.aws.network import AwsNetwork
 from components.aws.observability import AwsObservability
 from components.aws.storage import AwsStorage
-from components.targets import TargetKit
+from components.kit import KitSite, TargetKit
 
 
-def provider(name: str, region: str, opts: pulumi.ResourceOptions) -> pulumi.ProviderResource:
-    return aws.Provider(name, region=region, opts=opts)
-
-
-KIT = TargetKit(
-    name="aws",
-    provider=provider,
-    network=AwsNetwork,
-    compute=AwsCompute,
-    database=AwsDatabase,
-    storage=AwsStorage,
-    observability=AwsObservability,
-)
+def build(site: KitSite) -> TargetKit:
+    provider = aws.Provider(f"{site.name}-provider", region=site.region, opts=site.opts)
+    return TargetKit(
+        network=AwsNetwork,
+        compute=AwsCompute,
+        database=AwsDatabase,
+        storage=AwsStorage,
+        observability=AwsObservability,
+        providers=(provider,),
+    )

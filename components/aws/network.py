@@ -19,12 +19,12 @@ class AwsNetwork(Network):
     ) -> None:
         super().__init__("stageline:network:AwsNetwork", name, None, opts)
         tags = dict(args.tags or {})
-        plan = plan_subnets(args.cidr, len(args.zones))
+        plan = plan_subnets(args.spec.cidr, len(args.zones))
         mine = pulumi.ResourceOptions(parent=self)
 
         self.vpc = aws.ec2.Vpc(
             f"{name}-vpc",
-            cidr_block=args.cidr,
+            cidr_block=args.spec.cidr,
             enable_dns_hostnames=True,
             enable_dns_support=True,
             tags={**tags, "Name": f"{name}-vpc"},
@@ -115,7 +115,7 @@ class AwsNetwork(Network):
         self.public_subnets = public
         self.private_subnets = private
         self.network_id = self.vpc.id
-        self.cidr = args.cidr
+        self.cidr = args.spec.cidr
         self.public_subnet_ids = pulumi.Output.all(*[s.id for s in public])
         self.private_subnet_ids = pulumi.Output.all(*[s.id for s in private])
         self.private_subnet_cidrs = plan.private
@@ -132,7 +132,7 @@ class AwsNetwork(Network):
         igw: aws.ec2.InternetGateway,
         tags: dict[str, str],
     ) -> list[aws.ec2.NatGateway]:
-        count = {"none": 0, "single": 1, "per-zone": len(public)}[args.nat]
+        count = {"none": 0, "single": 1, "per-zone": len(public)}[args.spec.nat]
         gateways: list[aws.ec2.NatGateway] = []
         for i in range(count):
             eip = aws.ec2.Eip(

@@ -107,7 +107,7 @@ class AwsObservability(Observability):
         self.log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs",
             name=stage_log_group_name(),
-            retention_in_days=args.log_retention_days,
+            retention_in_days=args.spec.log_retention_days,
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
         )
@@ -151,7 +151,7 @@ class AwsObservability(Observability):
                 "CPUUtilization",
                 {"AutoScalingGroupName": args.compute_group},
                 "GreaterThanThreshold",
-                args.cpu_alarm_percent,
+                args.spec.cpu_alarm_percent,
             ),
             (
                 "database-cpu",
@@ -159,7 +159,7 @@ class AwsObservability(Observability):
                 "CPUUtilization",
                 {"DBInstanceIdentifier": args.database_identifier},
                 "GreaterThanThreshold",
-                args.cpu_alarm_percent,
+                args.spec.cpu_alarm_percent,
             ),
             (
                 "database-storage",
@@ -187,7 +187,7 @@ class AwsObservability(Observability):
                 opts=alarm_opts,
             )
             for suffix, namespace, metric, dimensions, comparison, threshold in watched
-            if args.alarms
+            if args.spec.alarms
         ]
 
         self.log_group_name = self.log_group.name

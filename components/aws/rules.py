@@ -127,16 +127,4 @@ def _validate_overrides(spec: EnvironmentSpec) -> list[ConfigIssue]:
                     f"{hint}families: {families}; or remove {key} to use {key.split('.')[0]}.size",
                 )
             )
-    # Overrides another target reads would be ignored here; say so instead.
-    foreign = [
-        ("storage.accountName", spec.storage.account_name, "an Azure storage account", "azure"),
-        ("database.instanceName", spec.database.instance_name, "a Cloud SQL instance", "gcp"),
-    ]
-    issues += [
-        ConfigIssue(
-            key, value, f"names {what}, which only the {target} target has", f"remove {key} on aws"
-        )
-        for key, value, what, target in foreign
-        if value is not None
-    ]
     return issues

@@ -80,7 +80,7 @@ class AwsStorage(Storage):
         self.versioning = aws.s3.BucketVersioning(
             f"{name}-versioning",
             bucket=self.bucket.id,
-            versioning_configuration={"status": "Enabled" if args.versioning else "Suspended"},
+            versioning_configuration={"status": "Enabled" if args.spec.versioning else "Suspended"},
             opts=child,
         )
         self.lifecycle = aws.s3.BucketLifecycleConfiguration(
@@ -91,7 +91,7 @@ class AwsStorage(Storage):
                     "id": "expire-noncurrent",
                     "status": "Enabled",
                     "filter": {},
-                    "noncurrent_version_expiration": {"noncurrent_days": args.retention_days},
+                    "noncurrent_version_expiration": {"noncurrent_days": args.spec.retention_days},
                     "abort_incomplete_multipart_upload": {"days_after_initiation": 7},
                 }
             ],

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pulumi
 import pulumi_random as random
 from pulumi_azure_native import (
@@ -44,12 +42,6 @@ ROLE_DEFINITIONS = "/providers/Microsoft.Authorization/roleDefinitions"
 # Built-in role IDs, the same in every tenant.
 KEY_VAULT_SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
 STORAGE_BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
-
-
-@dataclass(frozen=True)
-class AzureComputeArgs(ComputeArgs):
-    sku: str | None = None
-    """Azure VM size in place of the size class, e.g. Standard_D4as_v5. Default: from `size`."""
 
 
 def scale_in_percent(target_cpu_percent: int) -> float:
@@ -108,7 +100,7 @@ class AzureCompute(Compute):
         super().__init__("stageline:compute:AzureCompute", name, None, opts)
         tags = dict(args.tags or {})
         mine = pulumi.ResourceOptions(parent=self)
-        vm_size = args.sku or VM_SIZES[args.size]
+        vm_size = args.spec.sku or VM_SIZES[args.spec.size]
 
         self.resource_group = resources.ResourceGroup(f"{name}-rg", tags=tags, opts=mine)
         rg = self.resource_group.name
@@ -128,7 +120,7 @@ class AzureCompute(Compute):
                     "source_address_prefix": args.ingress_cidr,
                     "source_port_range": "*",
                     "destination_address_prefix": "*",
-                    "destination_port_range": str(args.app_port),
+                    "destination_port_range": str(args.spec.app_port),
                 },
                 {
                     "name": "deny-other-inbound",
@@ -156,14 +148,14 @@ class AzureCompute(Compute):
         )
         self.vault, self.secret, self.grants = None, None, []
         secret_url: pulumi.Input[str | None] = None
-        environment: pulumi.Input[dict[str, str]] = {APP_ENV_PORT: str(args.app_port)}
+        environment: pulumi.Input[dict[str, str]] = {APP_ENV_PORT: str(args.spec.app_port)}
         if args.app is not None:
             secret_url = self._secret_store(name, args.app, rg, client, tags)
             environment = pulumi.Output.all(
                 args.app.database_host, args.app.database_port, args.app.bucket_name
             ).apply(
                 lambda v: app_environment(
-                    args.app_port,  # type: ignore[union-attr]
+                    args.spec.app_port,  # type: ignore[union-attr]
                     v[0],
                     v[1],
                     args.app.database_name,  # type: ignore[union-attr]
@@ -186,7 +178,7 @@ class AzureCompute(Compute):
             lambda v: encoded(
                 release_script(
                     args.artifact,
-                    args.app_port,
+                    args.spec.app_port,
                     v[0],
                     SecretSource(secret_url=v[1], identity_id=v[2]) if v[1] else None,
                 )
@@ -197,7 +189,7 @@ class AzureCompute(Compute):
             f"{name}-vmss",
             resource_group_name=rg,
             # The count at creation; autoscale owns it afterwards (see ignore_changes below).
-            sku={"name": vm_size, "tier": "Standard", "capacity": args.min_count},
+            sku={"name": vm_size, "tier": "Standard", "capacity": args.spec.min_count},
             zones=subnet_ids.apply(scale_zones),
             orchestration_mode="Uniform",
             overprovision=False,
@@ -257,7 +249,7 @@ class AzureCompute(Compute):
                             "type": "ApplicationHealthLinux",
                             "type_handler_version": "2.0",
                             "auto_upgrade_minor_version": True,
-                            "settings": {"protocol": "tcp", "port": args.app_port},
+                            "settings": {"protocol": "tcp", "port": args.spec.app_port},
                         },
                         {
                             # Reruns on every instance whenever its settings (the release)
@@ -301,7 +293,7 @@ class AzureCompute(Compute):
             ),
         )
 
-        low = scale_in_percent(args.target_cpu_percent)
+        low = scale_in_percent(args.spec.target_cpu_percent)
         self.autoscale = monitor.AutoscaleSetting(
             f"{name}-autoscale",
             resource_group_name=rg,
@@ -311,13 +303,16 @@ class AzureCompute(Compute):
                 {
                     "name": "default",
                     "capacity": {
-                        "minimum": str(args.min_count),
-                        "maximum": str(args.max_count),
-                        "default": str(args.min_count),
+                        "minimum": str(args.spec.min_count),
+                        "maximum": str(args.spec.max_count),
+                        "default": str(args.spec.min_count),
                     },
                     "rules": [
                         _cpu_rule(
-                            self.scale_set.id, "GreaterThan", args.target_cpu_percent, "Increase"
+                            self.scale_set.id,
+                            "GreaterThan",
+                            args.spec.target_cpu_percent,
+                            "Increase",
                         ),
                         _cpu_rule(self.scale_set.id, "LessThan", low, "Decrease"),
                     ],

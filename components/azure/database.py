@@ -3,8 +3,6 @@ zone, TLS required, HA, backups and a delete lock per the spec."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pulumi
 from pulumi_azure_native import authorization, dbforpostgresql, privatedns, resources
 
@@ -17,13 +15,6 @@ from components.passwords import master_password
 ADMIN_USER = "stageline"
 # Private access needs a zone under this suffix, linked to the VNet, before the server exists.
 PRIVATE_ZONE_SUFFIX = "private.postgres.database.azure.com"
-
-
-@dataclass(frozen=True)
-class AzureDatabaseArgs(DatabaseArgs):
-    sku: str | None = None
-    """Flexible Server SKU in place of the size class, e.g. Standard_D4ds_v5; its tier
-    (Burstable, GeneralPurpose, MemoryOptimized) follows from it. Default: from `size`."""
 
 
 class AzureDatabase(Database):
@@ -43,7 +34,7 @@ class AzureDatabase(Database):
         data = pulumi.ResourceOptions(
             parent=self, protect=args.protect, retain_on_delete=args.protect
         )
-        sku = args.sku or POSTGRES_SKUS[args.size]
+        sku = args.spec.sku or POSTGRES_SKUS[args.spec.size]
 
         self.resource_group = resources.ResourceGroup(f"{name}-rg", tags=tags, opts=data)
         rg = self.resource_group.name
@@ -72,13 +63,13 @@ class AzureDatabase(Database):
         self.server = dbforpostgresql.Server(
             f"{name}-pg",
             resource_group_name=rg,
-            version=args.engine_version,
+            version=args.spec.engine_version,
             sku={"name": sku, "tier": postgres_tier(sku)},
             # Auto-grow would enlarge the disk behind the spec's back, and the next update (every
             # release retags the server) would then ask Azure to shrink it, which it refuses.
             # The spec owns the size; the storage alert pages before the disk fills.
             storage={
-                "storage_size_gb": postgres_storage_gb(args.storage_gb),
+                "storage_size_gb": postgres_storage_gb(args.spec.storage_gb),
                 "auto_grow": "Disabled",
             },
             administrator_login=ADMIN_USER,
@@ -93,9 +84,11 @@ class AzureDatabase(Database):
                 "private_dns_zone_arm_resource_id": self.private_zone.id,
                 "public_network_access": "Disabled",
             },
-            high_availability={"mode": "ZoneRedundant" if args.high_availability else "Disabled"},
+            high_availability={
+                "mode": "ZoneRedundant" if args.spec.high_availability else "Disabled"
+            },
             backup={
-                "backup_retention_days": args.backup_retention_days,
+                "backup_retention_days": args.spec.backup_retention_days,
                 "geo_redundant_backup": "Disabled",
             },
             data_encryption={"type": "SystemManaged"},
@@ -138,7 +131,7 @@ class AzureDatabase(Database):
                 notes="stageline: database.deletionProtection",
                 opts=server_child,
             )
-            if args.deletion_protection
+            if args.spec.deletion_protection
             else None
         )
 
@@ -149,5 +142,5 @@ class AzureDatabase(Database):
         self.port = pulumi.Output.from_input(POSTGRES_PORT)
         self.password = pulumi.Output.secret(password)
         self.db_name = args.db_name
-        self.engine_version = args.engine_version
+        self.engine_version = args.spec.engine_version
         self._register()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import pulumi
 import pulumi_azure_native as azure_native
 
@@ -9,8 +11,9 @@ from components.azure.compute import AzureCompute
 from components.azure.database import AzureDatabase
 from components.azure.network import AzureNetwork
 from components.azure.observability import AzureObservability
+from components.azure.settings import AzureSettings
 from components.azure.storage import AzureStorage
-from components.targets import TargetKit
+from components.kit import KitSite, TargetKit
 
 
 def provider(name: str, region: str, opts: pulumi.ResourceOptions) -> pulumi.ProviderResource:
@@ -21,12 +24,13 @@ def provider(name: str, region: str, opts: pulumi.ResourceOptions) -> pulumi.Pro
     return azure_native.Provider(name, location=region, subscription_id=subscription, opts=opts)
 
 
-KIT = TargetKit(
-    name="azure",
-    provider=provider,
-    network=AzureNetwork,
-    compute=AzureCompute,
-    database=AzureDatabase,
-    storage=AzureStorage,
-    observability=AzureObservability,
-)
+def build(site: KitSite) -> TargetKit:
+    settings: AzureSettings = site.settings or AzureSettings()
+    return TargetKit(
+        network=AzureNetwork,
+        compute=AzureCompute,
+        database=AzureDatabase,
+        storage=functools.partial(AzureStorage, account_name=settings.storage_account_name),
+        observability=AzureObservability,
+        providers=(provider(f"{site.name}-provider", site.region, site.opts),),
+    )

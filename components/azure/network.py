@@ -65,7 +65,7 @@ class AzureNetwork(Network):
         super().__init__("stageline:network:AzureNetwork", name, None, opts)
         tags = dict(args.tags or {})
         zones = list(args.zones)
-        plan = plan_subnets(args.cidr, len(zones))
+        plan = plan_subnets(args.spec.cidr, len(zones))
         mine = pulumi.ResourceOptions(parent=self)
 
         self.resource_group = resources.ResourceGroup(f"{name}-rg", tags=tags, opts=mine)
@@ -73,7 +73,7 @@ class AzureNetwork(Network):
         self.vnet = network.VirtualNetwork(
             f"{name}-vnet",
             resource_group_name=rg,
-            address_space={"address_prefixes": [args.cidr]},
+            address_space={"address_prefixes": [args.spec.cidr]},
             tags=tags,
             opts=mine,
         )
@@ -129,7 +129,7 @@ class AzureNetwork(Network):
                 address_prefix=prefix,
                 network_security_group={"id": public_nsg.id},
             )
-            for i, prefix in enumerate(public_ranges(args.cidr, len(zones)))
+            for i, prefix in enumerate(public_ranges(args.spec.cidr, len(zones)))
         ]
         self.private_subnets = [
             subnet(
@@ -145,7 +145,7 @@ class AzureNetwork(Network):
         self.database_subnet = subnet(
             "database",
             subnet_name=DATABASE_SUBNET,
-            address_prefix=database_range(args.cidr, len(zones)),
+            address_prefix=database_range(args.spec.cidr, len(zones)),
             network_security_group={"id": database_nsg.id},
             delegations=[{"name": "postgres", "service_name": POSTGRES_DELEGATION}],
             default_outbound_access=False,
@@ -156,7 +156,7 @@ class AzureNetwork(Network):
         self.network_id = pulumi.Output.all(self.vnet.id, self.database_subnet.id).apply(
             lambda ids: ids[0]
         )
-        self.cidr = args.cidr
+        self.cidr = args.spec.cidr
         self.public_subnet_ids = pulumi.Output.all(*[s.id for s in self.public_subnets])
         self.private_subnet_ids = pulumi.Output.all(*[s.id for s in self.private_subnets])
         self.private_subnet_cidrs = plan.private
@@ -171,7 +171,7 @@ class AzureNetwork(Network):
             "none": [],
             "single": [None],
             "per-zone": list(args.zones),
-        }[args.nat]
+        }[args.spec.nat]
         gateways: list[network.NatGateway] = []
         for i, zone in enumerate(zones):
             pinned = [zone] if zone else None

@@ -48,7 +48,7 @@ class AzureObservability(Observability):
             f"{name}-logs",
             resource_group_name=rg,
             sku={"name": "PerGB2018"},
-            retention_in_days=args.log_retention_days,
+            retention_in_days=args.spec.log_retention_days,
             tags=tags,
             opts=mine,
         )
@@ -106,7 +106,7 @@ class AzureObservability(Observability):
                 "Microsoft.Compute/virtualMachineScaleSets",
                 "Percentage CPU",
                 "GreaterThan",
-                args.cpu_alarm_percent,
+                args.spec.cpu_alarm_percent,
             ),
             (
                 "database-cpu",
@@ -114,7 +114,7 @@ class AzureObservability(Observability):
                 "Microsoft.DBforPostgreSQL/flexibleServers",
                 "cpu_percent",
                 "GreaterThan",
-                args.cpu_alarm_percent,
+                args.spec.cpu_alarm_percent,
             ),
             (
                 "database-storage",
@@ -155,7 +155,7 @@ class AzureObservability(Observability):
                 opts=pulumi.ResourceOptions(parent=self.action_group),
             )
             for suffix, scope, resource_type, metric, operator, threshold in watched
-            if args.alarms
+            if args.spec.alarms
         ]
 
         self.log_group_name = self.workspace.name

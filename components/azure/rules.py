@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 
-from components.azure.naming import MAX_STACK_LENGTH, STORAGE_ACCOUNT_NAME, stack_name_problem
+from components.azure.naming import MAX_STACK_LENGTH, stack_name_problem
 from components.azure.sizes import (
     POSTGRES_SKUS,
     POSTGRES_STORAGE_GB,
@@ -91,29 +91,6 @@ def validate(spec: EnvironmentSpec, region: str, stack: str) -> list[ConfigIssue
                 f"set database.backupRetentionDays to {low}..{high} on azure",
             )
         )
-    if spec.database.instance_name is not None:
-        issues.append(
-            ConfigIssue(
-                "database.instanceName",
-                spec.database.instance_name,
-                "names a Cloud SQL instance, which only the gcp target has",
-                "remove database.instanceName on azure",
-            )
-        )
-
-    account = spec.storage.account_name
-    if account is not None and not STORAGE_ACCOUNT_NAME.fullmatch(account):
-        issues.append(
-            ConfigIssue(
-                "storage.accountName",
-                account,
-                f"an Azure storage account name is 3 to 24 lowercase letters and digits "
-                f"({len(account)} characters given)",
-                "use e.g. acmeshopprod01 (no hyphens, underscores or capitals), or remove "
-                "storage.accountName to derive one from the stack",
-            )
-        )
-
     low, high = LOG_RETENTION_DAYS
     days = spec.observability.log_retention_days
     if not low <= days <= high:

@@ -3,8 +3,6 @@ and noncurrent-version expiry per the spec."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pulumi
 import pulumi_random as random
 from pulumi_azure_native import resources, storage
@@ -17,13 +15,6 @@ CONTAINER = "data"
 SOFT_DELETE_DAYS = 7
 
 
-@dataclass(frozen=True)
-class AzureStorageArgs(StorageArgs):
-    account_name: str | None = None
-    """Storage account name (3-24 lowercase letters and digits, validated). Default: derived
-    from the component name plus a random suffix, since account names are global."""
-
-
 class AzureStorage(Storage):
     resource_group: resources.ResourceGroup
     account: storage.StorageAccount
@@ -32,8 +23,16 @@ class AzureStorage(Storage):
     lifecycle: storage.ManagementPolicy
 
     def __init__(
-        self, name: str, args: StorageArgs, opts: pulumi.ResourceOptions | None = None
+        self,
+        name: str,
+        args: StorageArgs,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        account_name: str | None = None,
     ) -> None:
+        """`account_name` is `stageline:azure.storageAccountName` (3-24 lowercase letters and
+        digits, validated). Default: derived from the component name plus a random suffix,
+        since account names are global."""
         super().__init__("stageline:storage:AzureStorage", name, None, opts)
         tags = dict(args.tags or {})
         # Deleting a resource group deletes what is in it: it shares the account's protection.
@@ -44,8 +43,8 @@ class AzureStorage(Storage):
         self.resource_group = resources.ResourceGroup(f"{name}-rg", tags=tags, opts=data)
         rg = self.resource_group.name
 
-        account_name: pulumi.Input[str] | None = args.account_name
-        if account_name is None:
+        chosen: pulumi.Input[str] | None = account_name
+        if chosen is None:
             suffix = random.RandomString(
                 f"{name}-account-suffix",
                 length=STORAGE_ACCOUNT_SUFFIX,
@@ -53,11 +52,11 @@ class AzureStorage(Storage):
                 upper=False,
                 opts=pulumi.ResourceOptions(parent=self),
             )
-            account_name = pulumi.Output.concat(storage_account_prefix(name), suffix.result)
+            chosen = pulumi.Output.concat(storage_account_prefix(name), suffix.result)
 
         self.account = storage.StorageAccount(
             f"{name}-account",
-            account_name=account_name,
+            account_name=chosen,
             resource_group_name=rg,
             kind="StorageV2",
             sku={"name": "Standard_ZRS"},
@@ -84,7 +83,7 @@ class AzureStorage(Storage):
             resource_group_name=rg,
             account_name=account,
             blob_services_name="default",
-            is_versioning_enabled=args.versioning,
+            is_versioning_enabled=args.spec.versioning,
             delete_retention_policy={"enabled": True, "days": SOFT_DELETE_DAYS},
             container_delete_retention_policy={"enabled": True, "days": SOFT_DELETE_DAYS},
             opts=child,
@@ -115,7 +114,7 @@ class AzureStorage(Storage):
                             "actions": {
                                 "version": {
                                     "delete": {
-                                        "days_after_creation_greater_than": args.retention_days
+                                        "days_after_creation_greater_than": args.spec.retention_days
                                     }
                                 }
                             },

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
 
 import pulumi
 from pulumi_gcp import compute, projects, secretmanager, serviceaccount, storage
@@ -30,12 +29,6 @@ BUCKET_ROLE = "roles/storage.objectAdmin"
 MAX_SURGE = 4
 BOOT_DISK_GB = 20
 _ACCOUNT_ID_MAX = 30
-
-
-@dataclass(frozen=True)
-class GcpComputeArgs(ComputeArgs):
-    sku: str | None = None
-    """GCE machine type in place of the size class, e.g. n2d-standard-4. Default: from `size`."""
 
 
 def service_account_id(name: str) -> str:
@@ -66,7 +59,7 @@ class GcpCompute(Compute):
     ) -> None:
         super().__init__("stageline:compute:GcpCompute", name, None, opts)
         mine = pulumi.ResourceOptions(parent=self)
-        machine_type = args.sku or MACHINE_TYPES[args.size]
+        machine_type = args.spec.sku or MACHINE_TYPES[args.spec.size]
         subnet_ids = pulumi.Output.from_input(args.subnet_ids)
 
         # Only the stage network reaches the app port. GCP denies other ingress by default, and
@@ -76,7 +69,7 @@ class GcpCompute(Compute):
             network=args.network_id,
             direction="INGRESS",
             source_ranges=[args.ingress_cidr],
-            allows=[{"protocol": "tcp", "ports": [str(args.app_port)]}],
+            allows=[{"protocol": "tcp", "ports": [str(args.spec.app_port)]}],
             target_tags=[APP_TAG],
             opts=mine,
         )
@@ -104,16 +97,16 @@ class GcpCompute(Compute):
         self.secret = self.secret_version = None
         secret_version_name: pulumi.Output[str | None] = pulumi.Output.from_input(None)
         environment: pulumi.Output[dict[str, str]] = pulumi.Output.from_input(
-            {"PORT": str(args.app_port)}
+            {"PORT": str(args.spec.app_port)}
         )
         if args.app is not None:
             grants += self._wire_app(name, args.app, member, labels(args.tags))
             assert self.secret_version is not None
             secret_version_name = self.secret_version.name
-            environment = _environment(args.app_port, args.app)
+            environment = _environment(args.spec.app_port, args.app)
 
         script = pulumi.Output.all(environment, secret_version_name).apply(
-            lambda values: startup_script(args.artifact, args.app_port, values[0], values[1])
+            lambda values: startup_script(args.artifact, args.spec.app_port, values[0], values[1])
         )
         self.template = compute.InstanceTemplate(
             f"{name}-template",
@@ -165,10 +158,10 @@ class GcpCompute(Compute):
             f"{name}-autoscaler",
             target=self.group.id,
             autoscaling_policy={
-                "min_replicas": args.min_count,
-                "max_replicas": args.max_count,
+                "min_replicas": args.spec.min_count,
+                "max_replicas": args.spec.max_count,
                 "cooldown_period": 120,
-                "cpu_utilization": {"target": args.target_cpu_percent / 100},
+                "cpu_utilization": {"target": args.spec.target_cpu_percent / 100},
             },
             opts=pulumi.ResourceOptions(parent=self.group),
         )

@@ -3,8 +3,6 @@ backups and deletion protection per the spec."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pulumi
 from pulumi_gcp import sql
 
@@ -17,14 +15,6 @@ POSTGRES_PORT = 5432
 ADMIN_USER = "stageline"
 # Cloud SQL for PostgreSQL keeps transaction logs for point-in-time recovery at most 7 days.
 MAX_LOG_RETENTION_DAYS = 7
-
-
-@dataclass(frozen=True)
-class GcpDatabaseArgs(DatabaseArgs):
-    sku: str | None = None
-    """Cloud SQL tier in place of the size class, e.g. db-custom-4-15360. Default: from `size`."""
-    instance_name: str | None = None
-    """Cloud SQL instance name (RFC 1035, validated). Default: auto-named from the component."""
 
 
 def backup_configuration(retention_days: int) -> dict[str, object]:
@@ -48,37 +38,44 @@ class GcpDatabase(Database):
     user: sql.User
 
     def __init__(
-        self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None
+        self,
+        name: str,
+        args: DatabaseArgs,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        instance_name: str | None = None,
     ) -> None:
+        """`instance_name` is `stageline:gcp.databaseInstanceName` (RFC 1035, validated).
+        Default: auto-named from the component."""
         super().__init__("stageline:database:GcpDatabase", name, None, opts)
         mine = pulumi.ResourceOptions(parent=self)
-        tier = args.sku or SQL_TIERS[args.size]
+        tier = args.spec.sku or SQL_TIERS[args.spec.size]
 
         password = master_password(name, args.password, mine)
 
         self.instance = sql.DatabaseInstance(
             f"{name}-pg",
-            name=args.instance_name,
-            database_version=f"POSTGRES_{args.engine_version}",
+            name=instance_name,
+            database_version=f"POSTGRES_{args.spec.engine_version}",
             # Pulumi's guard (refuses destroy) and the API's own (refuses deletion anywhere).
-            deletion_protection=args.deletion_protection,
+            deletion_protection=args.spec.deletion_protection,
             settings={
                 "tier": tier,
                 # Enterprise takes the custom and shared-core tiers the size classes map to;
                 # PostgreSQL 16+ would otherwise default to Enterprise Plus.
                 "edition": "ENTERPRISE",
-                "availability_type": "REGIONAL" if args.high_availability else "ZONAL",
+                "availability_type": "REGIONAL" if args.spec.high_availability else "ZONAL",
                 "disk_type": "PD_SSD",
-                "disk_size": args.storage_gb,
+                "disk_size": args.spec.storage_gb,
                 "disk_autoresize": True,
-                "disk_autoresize_limit": args.storage_gb * 4,
-                "deletion_protection_enabled": args.deletion_protection,
+                "disk_autoresize_limit": args.spec.storage_gb * 4,
+                "deletion_protection_enabled": args.spec.deletion_protection,
                 "ip_configuration": {
                     "ipv4_enabled": False,
                     "private_network": args.network_id,
                     "ssl_mode": "ENCRYPTED_ONLY",
                 },
-                "backup_configuration": backup_configuration(args.backup_retention_days),
+                "backup_configuration": backup_configuration(args.spec.backup_retention_days),
                 "user_labels": labels(args.tags),
             },
             opts=pulumi.ResourceOptions(
@@ -114,5 +111,5 @@ class GcpDatabase(Database):
         self.port = pulumi.Output.from_input(POSTGRES_PORT)
         self.password = pulumi.Output.secret(password)
         self.db_name = args.db_name
-        self.engine_version = args.engine_version
+        self.engine_version = args.spec.engine_version
         self._register()

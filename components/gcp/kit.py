@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import pulumi
 import pulumi_gcp as gcp
 
@@ -10,8 +12,9 @@ from components.gcp.compute import GcpCompute
 from components.gcp.database import GcpDatabase
 from components.gcp.network import GcpNetwork
 from components.gcp.observability import GcpObservability
+from components.gcp.settings import GcpSettings
 from components.gcp.storage import GcpStorage
-from components.targets import TargetKit
+from components.kit import KitSite, TargetKit
 
 
 def provider(name: str, region: str, opts: pulumi.ResourceOptions) -> pulumi.ProviderResource:
@@ -39,12 +42,13 @@ def provider(name: str, region: str, opts: pulumi.ResourceOptions) -> pulumi.Pro
     )
 
 
-KIT = TargetKit(
-    name="gcp",
-    provider=provider,
-    network=GcpNetwork,
-    compute=GcpCompute,
-    database=GcpDatabase,
-    storage=GcpStorage,
-    observability=GcpObservability,
-)
+def build(site: KitSite) -> TargetKit:
+    settings: GcpSettings = site.settings or GcpSettings()
+    return TargetKit(
+        network=GcpNetwork,
+        compute=GcpCompute,
+        database=functools.partial(GcpDatabase, instance_name=settings.database_instance_name),
+        storage=GcpStorage,
+        observability=GcpObservability,
+        providers=(provider(f"{site.name}-provider", site.region, site.opts),),
+    )

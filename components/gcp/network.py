@@ -26,7 +26,7 @@ class GcpNetwork(Network):
     ) -> None:
         super().__init__("stageline:network:GcpNetwork", name, None, opts)
         zone_count = len(args.zones)
-        plan = plan_subnets(args.cidr, zone_count)
+        plan = plan_subnets(args.spec.cidr, zone_count)
         mine = pulumi.ResourceOptions(parent=self)
 
         self.vpc = compute.Network(
@@ -45,7 +45,7 @@ class GcpNetwork(Network):
                 ip_cidr_range=cidr,
                 opts=vpc_child,
             )
-            for i, cidr in enumerate(public_ranges(args.cidr, zone_count))
+            for i, cidr in enumerate(public_ranges(args.spec.cidr, zone_count))
         ]
         self.private_subnets = [
             compute.Subnetwork(
@@ -59,7 +59,7 @@ class GcpNetwork(Network):
             for i, cidr in enumerate(plan.private)
         ]
 
-        reserved = service_range(args.cidr, zone_count)
+        reserved = service_range(args.spec.cidr, zone_count)
         self.service_range = compute.GlobalAddress(
             f"{name}-psa-range",
             purpose="VPC_PEERING",
@@ -105,7 +105,7 @@ class GcpNetwork(Network):
 
         self.nat = None
         self.egress = ()
-        if args.nat != "none":
+        if args.spec.nat != "none":
             # Cloud NAT is a regional managed service, highly available on its own: `single`
             # and `per-zone` both mean one gateway for the private tier.
             router = compute.Router(f"{name}-router", network=self.vpc.id, opts=vpc_child)
@@ -128,7 +128,7 @@ class GcpNetwork(Network):
         self.network_id = pulumi.Output.all(self.vpc.id, self.service_connection.id).apply(
             lambda ids: ids[0]
         )
-        self.cidr = args.cidr
+        self.cidr = args.spec.cidr
         self.public_subnet_ids = pulumi.Output.all(*[s.id for s in self.public_subnets])
         self.private_subnet_ids = pulumi.Output.all(*[s.id for s in self.private_subnets])
         self.private_subnet_cidrs = plan.private

@@ -70,7 +70,7 @@ class GcpObservability(Observability):
             project=project,
             location=provider_region(self) or "global",
             bucket_id=pulumi.Output.concat(name, "-logs-", suffix.result),
-            retention_days=args.log_retention_days,
+            retention_days=args.spec.log_retention_days,
             description=f"stageline {name}: application logs",
             opts=mine,
         )
@@ -96,7 +96,7 @@ class GcpObservability(Observability):
                         f'metadata.system_labels.name=monitoring.regex.full_match("{g}-.*")'
                     )
                 ),
-                args.cpu_alarm_percent / 100,
+                args.spec.cpu_alarm_percent / 100,
             ),
             (
                 "database-cpu",
@@ -108,7 +108,7 @@ class GcpObservability(Observability):
                         f'resource.labels.database_id="{d}"'
                     )
                 ),
-                args.cpu_alarm_percent / 100,
+                args.spec.cpu_alarm_percent / 100,
             ),
             (
                 "database-storage",
@@ -136,7 +136,7 @@ class GcpObservability(Observability):
                 opts=mine,
             )
             for suffix, title, filter_, threshold in watched
-            if args.alarms
+            if args.spec.alarms
         ]
 
         self.log_group_name = self.log_bucket.name

@@ -6,7 +6,7 @@ import ipaddress
 
 from components.errors import ConfigIssue
 from components.gcp.addressing import MIN_SERVICE_RANGE_PREFIX, service_range
-from components.gcp.naming import MAX_STACK_LENGTH, is_rfc1035, stack_name_problem
+from components.gcp.naming import MAX_STACK_LENGTH, stack_name_problem
 from components.gcp.sizes import MACHINE_CATALOGUE, nearest_machine_type, sql_tier_problem
 from components.naming import stack_name_issues
 from components.spec import MAX_PREFIX, MIN_PREFIX, EnvironmentSpec, parse_private_cidr
@@ -46,17 +46,6 @@ def validate(spec: EnvironmentSpec, region: str, stack: str) -> list[ConfigIssue
                 "use e.g. db-custom-2-7680, or remove database.sku to use database.size",
             )
         )
-    instance = spec.database.instance_name
-    if instance is not None and not is_rfc1035(instance):
-        issues.append(
-            ConfigIssue(
-                "database.instanceName",
-                instance,
-                "not an RFC 1035 name (a lowercase letter, then up to 62 lowercase letters, "
-                "digits or hyphens, not ending in a hyphen)",
-                "use e.g. shop-prod-pg, or remove database.instanceName to derive one",
-            )
-        )
     low, high = SQL_STORAGE_GB
     if not low <= spec.database.storage_gb <= high:
         issues.append(
@@ -68,16 +57,6 @@ def validate(spec: EnvironmentSpec, region: str, stack: str) -> list[ConfigIssue
                 f"(within {low}..{high}) on gcp",
             )
         )
-    if spec.storage.account_name is not None:
-        issues.append(
-            ConfigIssue(
-                "storage.accountName",
-                spec.storage.account_name,
-                "names an Azure storage account, which only the azure target has",
-                "remove storage.accountName on gcp",
-            )
-        )
-
     reserved = _service_range(spec)
     if reserved is not None and reserved.prefixlen > MIN_SERVICE_RANGE_PREFIX:
         wider = _prefix(spec) - (reserved.prefixlen - MIN_SERVICE_RANGE_PREFIX)

@@ -38,12 +38,12 @@ class GcpStorage(Storage):
             location=location,
             uniform_bucket_level_access=True,
             public_access_prevention="enforced",
-            versioning={"enabled": args.versioning},
+            versioning={"enabled": args.spec.versioning},
             lifecycle_rules=[
                 {
                     "action": {"type": "Delete"},
                     "condition": {
-                        "days_since_noncurrent_time": args.retention_days,
+                        "days_since_noncurrent_time": args.spec.retention_days,
                         "with_state": "ARCHIVED",
                     },
                 },

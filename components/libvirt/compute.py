@@ -21,11 +21,13 @@ from components.compute import (
     APP_ENV_PORT,
     AppConnection,
     Compute,
+    ComputeArgs,
     app_environment,
 )
-from components.libvirt.args import LibvirtComputeArgs, network_of, site_of
+from components.libvirt.args import network_of
 from components.libvirt.cloudinit import user_data
 from components.libvirt.resources.domain import LibvirtDomain
+from components.libvirt.site import LibvirtSite
 from components.libvirt.vm import VmSpec, build_vm
 
 
@@ -86,18 +88,22 @@ class LibvirtCompute(Compute):
     domains: list[LibvirtDomain]
 
     def __init__(
-        self, name: str, args: LibvirtComputeArgs, opts: pulumi.ResourceOptions | None = None
+        self,
+        name: str,
+        args: ComputeArgs,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        site: LibvirtSite,
     ) -> None:
         super().__init__("stageline:compute:LibvirtCompute", name, None, opts)
-        site = site_of(args)
-        network = network_of(args)
-        variables = app_variables(args.app_port, args.app)
+        network = network_of(args.subnet_ids)
+        variables = app_variables(args.spec.app_port, args.app)
         self.domains = []
-        for i in range(args.min_count):
+        for i in range(args.spec.min_count):
             hostname = f"{site.stack}-app-{i}"
             seed = variables.apply(
                 lambda env, host=hostname: app_user_data(
-                    host, site.settings.ssh_public_key, args.artifact, args.app_port, env
+                    host, site.settings.ssh_public_key, args.artifact, args.spec.app_port, env
                 )
             )
             self.domains.append(
@@ -106,7 +112,7 @@ class LibvirtCompute(Compute):
                     site,
                     VmSpec(
                         hostname=hostname,
-                        size=args.size,
+                        size=args.spec.size,
                         user_data=pulumi.Output.secret(seed),
                         network=network,
                     ),

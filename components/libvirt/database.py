@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import pulumi
 
-from components.database import Database
-from components.libvirt.args import LibvirtDatabaseArgs, network_of, site_of
+from components.database import Database, DatabaseArgs
+from components.libvirt.args import network_of
 from components.libvirt.cloudinit import user_data
 from components.libvirt.resources.domain import LibvirtDomain
 from components.libvirt.resources.password import Password
 from components.libvirt.resources.storage import LibvirtVolume
+from components.libvirt.site import LibvirtSite
 from components.libvirt.vm import VmSpec, build_vm
 
 POSTGRES_PORT = 5432
@@ -99,18 +100,22 @@ class LibvirtDatabase(Database):
     domains: list[LibvirtDomain]
 
     def __init__(
-        self, name: str, args: LibvirtDatabaseArgs, opts: pulumi.ResourceOptions | None = None
+        self,
+        name: str,
+        args: DatabaseArgs,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        site: LibvirtSite,
     ) -> None:
         super().__init__("stageline:database:LibvirtDatabase", name, None, opts)
-        site = site_of(args)
-        network = network_of(args)
+        network = network_of(args.subnet_ids)
         password = args.password
         if password is None:
             password = Password(f"{name}-password", pulumi.ResourceOptions(parent=self)).result
         secret = pulumi.Output.secret(password)
         primary = f"{site.stack}-db-0"
         self.data_volumes, self.domains = [], []
-        for i in range(2 if args.high_availability else 1):
+        for i in range(2 if args.spec.high_availability else 1):
             hostname = f"{site.stack}-db-{i}"
             data = LibvirtVolume(
                 f"{name}-{i}-data",
@@ -119,7 +124,7 @@ class LibvirtDatabase(Database):
                     "pool": site.pool.id,
                     "name": f"{hostname}-data.qcow2",
                     "format": "qcow2",
-                    "capacityGb": args.storage_gb,
+                    "capacityGb": args.spec.storage_gb,
                 },
                 pulumi.ResourceOptions(
                     parent=self, protect=args.protect, retain_on_delete=args.protect
@@ -130,12 +135,12 @@ class LibvirtDatabase(Database):
                 lambda pw, host=hostname, standby=i > 0: postgres_user_data(
                     host,
                     site.settings.ssh_public_key,
-                    args.engine_version,
+                    args.spec.engine_version,
                     args.db_name,
                     pw,
                     list(args.client_cidrs),
                     primary if standby else "",
-                    args.backup_retention_days,
+                    args.spec.backup_retention_days,
                 )
             )
             self.domains.append(
@@ -144,7 +149,7 @@ class LibvirtDatabase(Database):
                     site,
                     VmSpec(
                         hostname=hostname,
-                        size=args.size,
+                        size=args.spec.size,
                         user_data=pulumi.Output.secret(seed),
                         network=network,
                         data_disks=[data.path],
@@ -159,5 +164,5 @@ class LibvirtDatabase(Database):
         self.port = pulumi.Output.from_input(POSTGRES_PORT)
         self.password = pulumi.Output.secret(password)
         self.db_name = args.db_name
-        self.engine_version = args.engine_version
+        self.engine_version = args.spec.engine_version
         self._register()

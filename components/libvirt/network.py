@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pulumi
 
-from components.libvirt.args import LibvirtNetworkArgs, site_of
 from components.libvirt.resources.network import LibvirtNetwork as NetworkResource
-from components.network import Network
+from components.libvirt.site import LibvirtSite
+from components.network import Network, NetworkArgs
 
 
 class LibvirtNetwork(Network):
@@ -14,22 +14,26 @@ class LibvirtNetwork(Network):
     network_name: str
 
     def __init__(
-        self, name: str, args: LibvirtNetworkArgs, opts: pulumi.ResourceOptions | None = None
+        self,
+        name: str,
+        args: NetworkArgs,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        site: LibvirtSite,
     ) -> None:
         super().__init__("stageline:network:LibvirtNetwork", name, None, opts)
-        site = site_of(args)
         self.network_name = f"{site.stack}-net"
         self.network = NetworkResource(
             f"{name}-net",
             site.uri,
             self.network_name,
-            args.cidr,
+            args.spec.cidr,
             pulumi.ResourceOptions(parent=self),
         )
         self.network_id = self.network.uuid
-        self.cidr = args.cidr
+        self.cidr = args.spec.cidr
         # Domains attach to the network by name; that is the "subnet" of a site.
         self.private_subnet_ids = self.network.id.apply(lambda net: [net])
         self.public_subnet_ids = pulumi.Output.from_input([])
-        self.private_subnet_cidrs = (args.cidr,)
+        self.private_subnet_cidrs = (args.spec.cidr,)
         self._register()

@@ -11,9 +11,9 @@ import shlex
 
 import pulumi
 
-from components.libvirt.args import LibvirtObservabilityArgs, site_of
 from components.libvirt.resources.host_command import HostCommand
-from components.observability import Observability
+from components.libvirt.site import LibvirtSite
+from components.observability import Observability, ObservabilityArgs
 
 
 def logrotate_conf(log_dir: str, days: int) -> str:
@@ -27,12 +27,16 @@ class LibvirtObservability(Observability):
     rotation: HostCommand
 
     def __init__(
-        self, name: str, args: LibvirtObservabilityArgs, opts: pulumi.ResourceOptions | None = None
+        self,
+        name: str,
+        args: ObservabilityArgs,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        site: LibvirtSite,
     ) -> None:
         super().__init__("stageline:observability:LibvirtObservability", name, None, opts)
-        site = site_of(args)
         conf = f"/etc/logrotate.d/stageline-{site.stack}"
-        body = logrotate_conf(site.log_dir, args.log_retention_days)
+        body = logrotate_conf(site.log_dir, args.spec.log_retention_days)
         self.rotation = HostCommand(
             f"{name}-logrotate",
             site.uri,

@@ -11,9 +11,7 @@ import contextlib
 import ipaddress
 import secrets
 import shlex
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 from xml.etree import ElementTree as ET
 
 import libvirt
@@ -24,7 +22,7 @@ from components.libvirt.resources.connection import LibvirtUnreachable, connect,
 from components.libvirt.resources.host_command import HostCommandError, run_on_host
 from components.libvirt.resources.network import cidrs_of
 from components.libvirt.resources.storage import pool_xml
-from components.libvirt.settings import parse_settings
+from components.libvirt.settings import LibvirtSettings
 from components.spec import EnvironmentSpec
 
 
@@ -86,10 +84,8 @@ def _allocated(conn: libvirt.virConnect, needs: list[VolumeNeed]) -> dict[tuple[
     return held
 
 
-def run(stack: str, spec: EnvironmentSpec, raw: Mapping[str, Any]) -> list[ConfigIssue]:
-    s, issues = parse_settings(raw)
-    if s is None:
-        return issues
+def run(stack: str, spec: EnvironmentSpec, s: LibvirtSettings) -> list[ConfigIssue]:
+    issues: list[ConfigIssue] = []
     if not Path(s.base_image).is_file():
         issues.append(
             ConfigIssue(

@@ -20,8 +20,6 @@ def validate(spec: EnvironmentSpec, region: str, stack: str) -> list[ConfigIssue
     overrides = {
         "compute.sku": spec.compute.sku,
         "database.sku": spec.database.sku,
-        "database.instanceName": spec.database.instance_name,
-        "storage.accountName": spec.storage.account_name,
     }
     for key, value in overrides.items():
         if value is not None:

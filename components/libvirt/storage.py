@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pulumi
 
-from components.libvirt.args import LibvirtStorageArgs, site_of
 from components.libvirt.resources.storage import LibvirtPool, LibvirtVolume
-from components.storage import Storage
+from components.libvirt.site import LibvirtSite
+from components.storage import Storage, StorageArgs
 
 
 class LibvirtStorage(Storage):
@@ -20,10 +20,14 @@ class LibvirtStorage(Storage):
     volume: LibvirtVolume
 
     def __init__(
-        self, name: str, args: LibvirtStorageArgs, opts: pulumi.ResourceOptions | None = None
+        self,
+        name: str,
+        args: StorageArgs,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        site: LibvirtSite,
     ) -> None:
         super().__init__("stageline:storage:LibvirtStorage", name, None, opts)
-        site = site_of(args)
         pool_name = f"{site.stack}-data"
         protect = pulumi.ResourceOptions(
             parent=self, protect=args.protect, retain_on_delete=args.protect

@@ -1,7 +1,7 @@
 """A content-addressed cache of planned stage outputs, so a plan need not re-plan its upstreams.
 
-Planning `sandbox-azure` needs the exports of its upstream `dev`, and planning `dev` loads the
-AWS SDK: most of the time and memory of the Azure plan. A successful plan's exports are
+Planning a stage needs the exports of its upstream, and planning an upstream on another target
+loads that target's SDK: most of the time and memory of the stage's plan. A successful plan's exports are
 stored under a key that hashes everything they are computed from:
 
 - the stage's own stack file, byte for byte, and the stack name (an ephemeral `ci-1234` reuses

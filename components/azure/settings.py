@@ -1,0 +1,36 @@
+"""The `stageline:azure` section: what only an Azure stage sets. Imports no Azure SDK."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from components.azure.naming import STORAGE_ACCOUNT_NAME
+from components.errors import ConfigIssue
+from components.sections import Section, parse_section
+
+SECTION = "azure"
+
+
+class AzureSettings(Section):
+    storage_account_name: str | None = None
+    """The storage account name, 3 to 24 lowercase letters and digits, unique across Azure.
+    Default: derived from the stack name with a random suffix."""
+
+
+def parse_settings(raw: Any) -> tuple[AzureSettings | None, list[ConfigIssue]]:
+    settings, issues = parse_section(SECTION, AzureSettings, raw)
+    if settings is None:
+        return None, issues
+    account = settings.storage_account_name
+    if account is not None and not STORAGE_ACCOUNT_NAME.fullmatch(account):
+        issues.append(
+            ConfigIssue(
+                f"{SECTION}.storageAccountName",
+                account,
+                f"an Azure storage account name is 3 to 24 lowercase letters and digits "
+                f"({len(account)} characters given)",
+                "use e.g. acmeshopprod01 (no hyphens, underscores or capitals), or remove "
+                f"{SECTION}.storageAccountName to derive one from the stack",
+            )
+        )
+    return (settings if not issues else None), issues

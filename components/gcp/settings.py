@@ -1,0 +1,36 @@
+"""The `stageline:gcp` section: what only a GCP stage sets. Imports no GCP SDK."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from components.errors import ConfigIssue
+from components.gcp.naming import is_rfc1035
+from components.sections import Section, parse_section
+
+SECTION = "gcp"
+
+
+class GcpSettings(Section):
+    database_instance_name: str | None = None
+    """The Cloud SQL instance name (RFC 1035, at most 63 characters). Cloud SQL keeps a
+    deleted instance's name for up to a week, so a re-created stage may need a new one.
+    Default: derived from the stack name with a random suffix."""
+
+
+def parse_settings(raw: Any) -> tuple[GcpSettings | None, list[ConfigIssue]]:
+    settings, issues = parse_section(SECTION, GcpSettings, raw)
+    if settings is None:
+        return None, issues
+    instance = settings.database_instance_name
+    if instance is not None and not is_rfc1035(instance):
+        issues.append(
+            ConfigIssue(
+                f"{SECTION}.databaseInstanceName",
+                instance,
+                "not an RFC 1035 name (a lowercase letter, then up to 62 lowercase letters, "
+                "digits or hyphens, not ending in a hyphen)",
+                f"use e.g. shop-prod-pg, or remove {SECTION}.databaseInstanceName to derive one",
+            )
+        )
+    return (settings if not issues else None), issues

@@ -1,0 +1,62 @@
+"""The GCP target as the operator sees it: its section, rules, plan-time values and kit.
+
+Imports no GCP SDK.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from components.gcp.rules import validate
+from components.gcp.settings import parse_settings
+from components.targets import Target
+
+if TYPE_CHECKING:
+    from components.kit import KitBuilder
+
+
+def _kit() -> KitBuilder:
+    from components.gcp.kit import build
+
+    return build
+
+
+# What the provider computes after create, per resource type (for offline plans).
+_COMPUTED: dict[str, Any] = {
+    "gcp:sql/databaseInstance:DatabaseInstance": lambda name: {
+        "project": "mock-project",
+        "privateIpAddress": "10.0.0.3",
+        "selfLink": f"https://sqladmin.googleapis.com/v1/projects/mock-project/instances/{name}",
+    },
+    "gcp:compute/instanceTemplate:InstanceTemplate": lambda name: {
+        "selfLinkUnique": f"projects/mock-project/global/instanceTemplates/{name}?uniqueId=1",
+    },
+    "gcp:storage/bucket:Bucket": lambda name: {
+        "selfLink": f"https://www.googleapis.com/storage/v1/b/{name}",
+        "url": f"gs://{name}",
+    },
+    "gcp:serviceaccount/account:Account": lambda name: {
+        "project": "mock-project",
+        "email": f"{name}@mock-project.iam.gserviceaccount.com",
+        "member": f"serviceAccount:{name}@mock-project.iam.gserviceaccount.com",
+    },
+    "gcp:logging/projectBucketConfig:ProjectBucketConfig": lambda name: {
+        "name": f"projects/mock-project/locations/global/buckets/{name}",
+    },
+}
+
+
+def mock_state(typ: str, name: str, inputs: Mapping[str, Any]) -> Mapping[str, Any]:
+    computed = _COMPUTED.get(typ)
+    return computed(name) if computed else {}
+
+
+TARGET = Target(
+    name="gcp",
+    kit=_kit,
+    sdk=("pulumi_gcp",),
+    settings=parse_settings,
+    rules=validate,
+    mock_state=mock_state,
+)
