@@ -16,9 +16,15 @@ from components.aws.observability import AwsObservability
 from components.aws.storage import AwsStorage
 from components.compute import APP_ENV_FILE, AppConnection, ComputeArgs
 from components.database import DatabaseArgs
-from components.network import NetworkArgs, plan_subnets
+from components.network import plan_subnets
 from components.observability import ObservabilityArgs
-from components.storage import StorageArgs
+from tests.unit.args import (
+    compute_args,
+    database_args,
+    network_args,
+    observability_args,
+    storage_args,
+)
 from tests.unit.recording import RecordingMocks, RequestMonitor, record
 
 ACCOUNT = "111122223333"
@@ -66,7 +72,7 @@ def test_subnet_plan_is_disjoint_and_inside_the_network() -> None:
 @pulumi.runtime.test
 def test_network_nat_follows_the_spec(mocks: RecordingMocks, nat: str, expected: int):
     zones = ("us-east-1a", "us-east-1b", "us-east-1c")
-    net = AwsNetwork("n", NetworkArgs(cidr="10.50.0.0/16", zones=zones, nat=nat))  # type: ignore[arg-type]
+    net = AwsNetwork("n", network_args(cidr="10.50.0.0/16", zones=zones, nat=nat))  # type: ignore[arg-type]
     plan = plan_subnets("10.50.0.0/16", 3)
 
     def check(args: list) -> None:
@@ -92,7 +98,7 @@ def _db_args(**overrides) -> DatabaseArgs:
         subnet_ids=["s-1", "s-2"],
         client_cidrs=("10.0.64.0/18", "10.0.128.0/18"),
     )
-    return DatabaseArgs(**{**base, **overrides})  # type: ignore[arg-type]
+    return database_args(**{**base, **overrides})  # type: ignore[arg-type]
 
 
 @pulumi.runtime.test
@@ -137,7 +143,7 @@ def test_database_uses_a_given_password_and_follows_the_spec(mocks: RecordingMoc
 @pytest.mark.parametrize(("versioning", "status"), [(True, "Enabled"), (False, "Suspended")])
 @pulumi.runtime.test
 def test_storage_versioning_follows_the_spec(mocks: RecordingMocks, versioning: bool, status: str):
-    store = AwsStorage("s", StorageArgs(versioning=versioning, retention_days=5))
+    store = AwsStorage("s", storage_args(versioning=versioning, retention_days=5))
     block = store.public_access_block
 
     def check(args: list) -> None:
@@ -171,7 +177,7 @@ def _as_list(value: Any) -> list[Any]:
 
 
 def _obs_args(**overrides: Any) -> ObservabilityArgs:
-    return ObservabilityArgs(
+    return observability_args(
         **{"compute_group": "g", "database_identifier": "db", **overrides}  # type: ignore[arg-type]
     )
 
@@ -230,7 +236,7 @@ def _compute_args(**overrides: Any) -> ComputeArgs:
         ingress_cidr="10.0.0.0/16",
         artifact="ghcr.io/acme/shop:1.0.0",
     )
-    return ComputeArgs(**{**base, **overrides})
+    return compute_args(**{**base, **overrides})
 
 
 PASSWORD = "pw-never-in-user-data-7f3a"
@@ -485,7 +491,7 @@ def test_group_waits_for_the_private_default_routes(
     monitor: RequestMonitor, nat: str, gateways: int
 ):
     zones = ("us-east-2a", "us-east-2b")
-    net = AwsNetwork("n", NetworkArgs(cidr="10.60.0.0/16", zones=zones, nat=nat))  # type: ignore[arg-type]
+    net = AwsNetwork("n", network_args(cidr="10.60.0.0/16", zones=zones, nat=nat))  # type: ignore[arg-type]
     compute = AwsCompute("c", _compute_args(subnet_ids=net.private_subnet_ids, egress=net.egress))
     mocks: RecordingMocks = monitor.mocks  # type: ignore[assignment]
 

@@ -18,9 +18,7 @@ import pytest
 from components.aws.compute import AwsCompute
 from components.aws.database import AwsDatabase
 from components.aws.storage import AwsStorage
-from components.compute import ComputeArgs
-from components.database import DatabaseArgs
-from components.storage import StorageArgs
+from tests.unit.args import compute_args, database_args, storage_args
 from tests.unit.recording import record
 
 
@@ -49,13 +47,13 @@ def urn(r: pulumi.runtime.MockResourceArgs) -> str:
 def storage(request: pytest.FixtureRequest) -> list[pulumi.runtime.MockResourceArgs]:
     protect = request.param
     return build(
-        lambda: AwsStorage("s", StorageArgs(versioning=True, retention_days=5, protect=protect))
+        lambda: AwsStorage("s", storage_args(versioning=True, retention_days=5, protect=protect))
     )
 
 
 @pytest.fixture
 def database() -> list[pulumi.runtime.MockResourceArgs]:
-    args = DatabaseArgs(
+    args = database_args(
         engine_version="16",
         size="small",
         storage_gb=20,
@@ -68,7 +66,7 @@ def database() -> list[pulumi.runtime.MockResourceArgs]:
 
 @pytest.fixture
 def compute() -> list[pulumi.runtime.MockResourceArgs]:
-    args = ComputeArgs(
+    args = compute_args(
         size="small",
         min_count=1,
         max_count=2,

@@ -6,14 +6,16 @@ from __future__ import annotations
 import pulumi
 import pytest
 
-from components.azure.compute import AzureCompute, AzureComputeArgs
-from components.azure.database import AzureDatabase, AzureDatabaseArgs
+from components.azure.compute import AzureCompute
+from components.azure.database import AzureDatabase
 from components.azure.naming import DATABASE_SUBNET
 from components.azure.network import AzureNetwork
-from components.azure.storage import AzureStorage, AzureStorageArgs
-from components.network import NetworkArgs, plan_subnets
-from components.storage import StorageArgs
+from components.azure.storage import AzureStorage
+from components.compute import ComputeArgs
+from components.database import DatabaseArgs
+from components.network import plan_subnets
 from stageline.plan.mocks import PlanMocks
+from tests.unit.args import compute_args, database_args, network_args, storage_args
 
 ZONES = ("1", "2", "3")
 
@@ -45,7 +47,7 @@ def mocks() -> RecordingMocks:
 def test_network_nat_and_subnets_follow_the_spec(
     mocks: RecordingMocks, nat: str, gateways: int, pinned: bool
 ):
-    net = AzureNetwork("n", NetworkArgs(cidr="10.60.0.0/16", zones=ZONES, nat=nat))  # type: ignore[arg-type]
+    net = AzureNetwork("n", network_args(cidr="10.60.0.0/16", zones=ZONES, nat=nat))  # type: ignore[arg-type]
     plan = plan_subnets("10.60.0.0/16", 3)
 
     def check(args: list) -> None:
@@ -66,7 +68,7 @@ def test_network_nat_and_subnets_follow_the_spec(
     return pulumi.Output.all(net.urn, net.network_id).apply(check)
 
 
-def _compute_args(**overrides) -> AzureComputeArgs:
+def _compute_args(**overrides) -> ComputeArgs:
     base = dict(
         size="small",
         min_count=2,
@@ -76,7 +78,7 @@ def _compute_args(**overrides) -> AzureComputeArgs:
         ingress_cidr="10.60.0.0/16",
         artifact="registry/app:2.0.0",
     )
-    return AzureComputeArgs(**{**base, **overrides})  # type: ignore[arg-type]
+    return compute_args(**{**base, **overrides})  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
@@ -98,7 +100,7 @@ def test_compute_size_spreads_over_zones_and_honours_the_sku_override(
     return pulumi.Output.all(group.urn, vmss.sku, vmss.zones, group.autoscale.profiles).apply(check)
 
 
-def _db_args(**overrides) -> AzureDatabaseArgs:
+def _db_args(**overrides) -> DatabaseArgs:
     base = dict(
         engine_version="16",
         size="small",
@@ -108,7 +110,7 @@ def _db_args(**overrides) -> AzureDatabaseArgs:
         client_cidrs=("10.60.128.0/18", "10.60.192.0/18"),
         backup_retention_days=7,
     )
-    return AzureDatabaseArgs(**{**base, **overrides})  # type: ignore[arg-type]
+    return database_args(**{**base, **overrides})  # type: ignore[arg-type]
 
 
 @pulumi.runtime.test
@@ -163,7 +165,7 @@ def test_database_follows_ha_protection_and_the_sku_override(mocks: RecordingMoc
 @pytest.mark.parametrize("versioning", [True, False])
 @pulumi.runtime.test
 def test_storage_derives_a_valid_account_name(mocks: RecordingMocks, versioning: bool):
-    store = AzureStorage("Shop_Prod.storage", StorageArgs(versioning=versioning, retention_days=9))
+    store = AzureStorage("Shop_Prod.storage", storage_args(versioning=versioning, retention_days=9))
 
     def check(args: list) -> None:
         urn, name, enabled, policy = args
@@ -187,7 +189,7 @@ def test_storage_derives_a_valid_account_name(mocks: RecordingMocks, versioning:
 
 @pulumi.runtime.test
 def test_storage_honours_the_account_name_override(mocks: RecordingMocks):
-    store = AzureStorage("s", AzureStorageArgs(account_name="acmeshop01", protect=True))
+    store = AzureStorage("s", storage_args(protect=True), account_name="acmeshop01")
 
     def check(args: list) -> None:
         urn, _ = args

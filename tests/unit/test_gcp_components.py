@@ -6,12 +6,13 @@ from __future__ import annotations
 import pulumi
 import pytest
 
-from components.gcp.compute import GcpCompute, GcpComputeArgs
-from components.gcp.database import GcpDatabase, GcpDatabaseArgs
+from components.database import DatabaseArgs
+from components.gcp.compute import GcpCompute
+from components.gcp.database import GcpDatabase
 from components.gcp.network import GcpNetwork
 from components.gcp.storage import GcpStorage, GcpStorageArgs
-from components.network import NetworkArgs
-from components.storage import StorageArgs
+from components.spec import StorageSpec
+from tests.unit.args import compute_args, database_args, network_args, storage_args
 from tests.unit.test_azure_components import RecordingMocks, mocks  # noqa: F401 - fixture
 
 ZONES = ("europe-west1-b", "europe-west1-c", "europe-west1-d")
@@ -20,7 +21,7 @@ ZONES = ("europe-west1-b", "europe-west1-c", "europe-west1-d")
 @pytest.mark.parametrize(("nat", "routers"), [("none", 0), ("single", 1), ("per-zone", 1)])
 @pulumi.runtime.test
 def test_network_nat_follows_the_spec(mocks: RecordingMocks, nat: str, routers: int):  # noqa: F811
-    net = GcpNetwork("n", NetworkArgs(cidr="10.80.0.0/16", zones=ZONES, nat=nat))  # type: ignore[arg-type]
+    net = GcpNetwork("n", network_args(cidr="10.80.0.0/16", zones=ZONES, nat=nat))  # type: ignore[arg-type]
 
     def check(args: list) -> None:
         urn = args[0]
@@ -44,7 +45,7 @@ def test_compute_honours_the_machine_type_override(
 ):
     group = GcpCompute(
         "c",
-        GcpComputeArgs(
+        compute_args(
             size="small",
             min_count=2,
             max_count=4,
@@ -66,7 +67,7 @@ def test_compute_honours_the_machine_type_override(
     ).apply(check)
 
 
-def _db_args(**overrides) -> GcpDatabaseArgs:
+def _db_args(**overrides) -> DatabaseArgs:
     base = dict(
         engine_version="16",
         size="medium",
@@ -75,13 +76,15 @@ def _db_args(**overrides) -> GcpDatabaseArgs:
         subnet_ids=["s-1", "s-2"],
         client_cidrs=("10.80.128.0/18", "10.80.192.0/18"),
     )
-    return GcpDatabaseArgs(**{**base, **overrides})  # type: ignore[arg-type]
+    return database_args(**{**base, **overrides})  # type: ignore[arg-type]
 
 
 @pulumi.runtime.test
 def test_database_overrides_and_disabled_backups(mocks: RecordingMocks):  # noqa: F811
     db = GcpDatabase(
-        "d", _db_args(sku="db-custom-4-15360", instance_name="shop-pg", backup_retention_days=0)
+        "d",
+        _db_args(sku="db-custom-4-15360", backup_retention_days=0),
+        instance_name="shop-pg",
     )
 
     def check(args: list) -> None:
@@ -114,12 +117,12 @@ def test_database_ha_is_regional(mocks: RecordingMocks):  # noqa: F811
 
 def test_storage_needs_a_location_or_a_provider(mocks: RecordingMocks) -> None:  # noqa: F811
     with pytest.raises(ValueError, match="location"):
-        GcpStorage("s", StorageArgs())
+        GcpStorage("s", storage_args())
 
 
 @pulumi.runtime.test
 def test_storage_takes_an_explicit_location(mocks: RecordingMocks):  # noqa: F811
-    store = GcpStorage("s", GcpStorageArgs(location="EU", versioning=False))
+    store = GcpStorage("s", GcpStorageArgs(spec=StorageSpec(versioning=False), location="EU"))
 
     def check(args: list) -> None:
         urn, location, versioning = args

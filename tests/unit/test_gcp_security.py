@@ -12,11 +12,14 @@ from typing import Any
 import pulumi
 
 from components.compute import AppConnection
-from components.gcp.compute import GcpCompute, GcpComputeArgs
-from components.gcp.database import GcpDatabase, GcpDatabaseArgs
+from components.database import DatabaseArgs
+from components.gcp.compute import GcpCompute
+from components.gcp.database import GcpDatabase
 from components.gcp.storage import GcpStorage, GcpStorageArgs
+from components.spec import StorageSpec
 from stageline.plan.mocks import PlanMocks
 from stageline.plan.recorder import PlannedResource, RecordingMonitor
+from tests.unit.args import compute_args, database_args
 
 STAGE_NETWORK = "10.80.0.0/16"
 APP_PORT = 8080
@@ -41,13 +44,15 @@ def only(recorder: RecordingMonitor, type_: str) -> PlannedResource:
 
 
 def test_bucket_prevents_public_access_and_uses_uniform_access() -> None:
-    recorder = build(lambda: GcpStorage("s", GcpStorageArgs(location="EU", versioning=True)))
+    recorder = build(
+        lambda: GcpStorage("s", GcpStorageArgs(spec=StorageSpec(versioning=True), location="EU"))
+    )
     bucket = only(recorder, "gcp:storage/bucket:Bucket")
     assert bucket.inputs["publicAccessPrevention"] == "enforced", bucket.urn
     assert bucket.inputs["uniformBucketLevelAccess"] is True, bucket.urn
 
 
-def _db_args(**overrides: Any) -> GcpDatabaseArgs:
+def _db_args(**overrides: Any) -> DatabaseArgs:
     base: dict[str, Any] = dict(
         engine_version="16",
         size="medium",
@@ -56,7 +61,7 @@ def _db_args(**overrides: Any) -> GcpDatabaseArgs:
         subnet_ids=["s-1", "s-2"],
         client_cidrs=("10.80.128.0/18",),
     )
-    return GcpDatabaseArgs(**{**base, **overrides})
+    return database_args(**{**base, **overrides})
 
 
 def test_cloud_sql_has_no_public_ip_and_accepts_only_tls() -> None:
@@ -93,7 +98,7 @@ def _app() -> AppConnection:
 def _compute() -> GcpCompute:
     return GcpCompute(
         "c",
-        GcpComputeArgs(
+        compute_args(
             size="small",
             min_count=2,
             max_count=4,

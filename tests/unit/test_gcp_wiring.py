@@ -15,7 +15,7 @@ import pytest
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockMonitor
 
-from components.compute import APP_ENV_DATABASE_HOST, APP_ENV_FILE, AppConnection
+from components.compute import APP_ENV_DATABASE_HOST, APP_ENV_FILE, AppConnection, ComputeArgs
 from components.gcp import kit
 from components.gcp.apis import APIS
 from components.gcp.compute import (
@@ -23,17 +23,15 @@ from components.gcp.compute import (
     MAX_SURGE,
     SECRET_ROLE,
     GcpCompute,
-    GcpComputeArgs,
     service_account_id,
 )
-from components.gcp.database import GcpDatabase, GcpDatabaseArgs
+from components.gcp.database import GcpDatabase
 from components.gcp.machines import boot_disk_type, boot_image
 from components.gcp.network import GcpNetwork
 from components.gcp.observability import GcpObservability
-from components.network import NetworkArgs
-from components.observability import ObservabilityArgs
 from components.regions import ZONES
 from stageline.plan.mocks import PlanMocks
+from tests.unit.args import compute_args, database_args, network_args, observability_args
 
 NETWORK_ZONES = ("europe-west1-b", "europe-west1-c", "europe-west1-d")
 PASSWORD = "pw-Never-In-Metadata-7#"
@@ -102,7 +100,7 @@ def _app() -> AppConnection:
     )
 
 
-def _compute_args(**overrides: Any) -> GcpComputeArgs:
+def _compute_args(**overrides: Any) -> ComputeArgs:
     base: dict[str, Any] = dict(
         size="small",
         min_count=2,
@@ -112,7 +110,7 @@ def _compute_args(**overrides: Any) -> GcpComputeArgs:
         ingress_cidr="10.80.0.0/16",
         artifact="registry/app:2.0.0",
     )
-    return GcpComputeArgs(**{**base, **overrides})
+    return compute_args(**{**base, **overrides})
 
 
 def _plain(value: Any) -> str:
@@ -279,7 +277,7 @@ def test_long_names_sharing_a_prefix_get_distinct_accounts() -> None:
 
 @pulumi.runtime.test
 def test_instance_group_waits_for_cloud_nat(monitor: WiringMonitor):
-    net = GcpNetwork("n", NetworkArgs(cidr="10.80.0.0/16", zones=NETWORK_ZONES, nat="single"))
+    net = GcpNetwork("n", network_args(cidr="10.80.0.0/16", zones=NETWORK_ZONES, nat="single"))
     assert {type(r).__name__ for r in net.egress} == {"Router", "RouterNat"}
     group = GcpCompute("c", _compute_args(egress=net.egress))
 
@@ -294,7 +292,7 @@ def test_instance_group_waits_for_cloud_nat(monitor: WiringMonitor):
 
 
 def test_no_nat_means_no_egress_to_wait_for(monitor: WiringMonitor) -> None:
-    net = GcpNetwork("n", NetworkArgs(cidr="10.80.0.0/16", zones=NETWORK_ZONES, nat="none"))
+    net = GcpNetwork("n", network_args(cidr="10.80.0.0/16", zones=NETWORK_ZONES, nat="none"))
     assert net.egress == ()
 
 
@@ -311,7 +309,7 @@ def test_surge_covers_every_zone_a_regional_group_spans() -> None:
 @pulumi.runtime.test
 def test_log_bucket_id_is_unique_per_creation(monitor: WiringMonitor):
     obs = GcpObservability(
-        "o", ObservabilityArgs(compute_group="c", database_identifier="p:shop-pg")
+        "o", observability_args(compute_group="c", database_identifier="p:shop-pg")
     )
 
     def check(args: list) -> None:
@@ -329,7 +327,7 @@ def test_log_bucket_id_is_unique_per_creation(monitor: WiringMonitor):
 def test_sink_selects_what_the_gcplogs_driver_writes(monitor: WiringMonitor):
     obs = GcpObservability(
         "o",
-        ObservabilityArgs(compute_group="shop-compute", database_identifier="proj-1:shop-pg"),
+        observability_args(compute_group="shop-compute", database_identifier="proj-1:shop-pg"),
     )
 
     def check(args: list) -> None:
@@ -358,7 +356,7 @@ def test_stage_provider_waits_for_every_api(monitor: WiringMonitor):
     provider = kit.provider("st-provider", "europe-west1", pulumi.ResourceOptions())
     net = GcpNetwork(
         "n",
-        NetworkArgs(cidr="10.80.0.0/16", zones=NETWORK_ZONES),
+        network_args(cidr="10.80.0.0/16", zones=NETWORK_ZONES),
         pulumi.ResourceOptions(providers=[provider]),
     )
 
@@ -416,7 +414,7 @@ def test_every_api_the_gcp_plan_calls_is_enabled(repo_plans) -> None:  # type: i
 def test_database_and_role_go_with_the_instance(monitor: WiringMonitor):
     db = GcpDatabase(
         "d",
-        GcpDatabaseArgs(
+        database_args(
             engine_version="16",
             size="small",
             storage_gb=20,

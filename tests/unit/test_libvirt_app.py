@@ -22,9 +22,7 @@ from components.compute import (
     APP_ENV_FILE,
     APP_ENV_PORT,
     AppConnection,
-    ComputeArgs,
 )
-from components.libvirt.args import extend
 from components.libvirt.compute import LibvirtCompute, env_file
 from components.libvirt.settings import LibvirtSettings
 from components.libvirt.site import LibvirtSite, SiteArgs
@@ -32,6 +30,7 @@ from stageline.plan.mocks import PlanMocks
 from stageline.plan.recorder import PlannedResource, RecordingMonitor
 from stageline.plan.runner import StagePlan, unwrap_secrets
 from stageline.stack_files import SECRET_PLACEHOLDER
+from tests.unit.args import compute_args
 
 PASSWORD = "pw-Zq9-never-in-plain"
 # Shell metacharacters: unquoted, the boot shell would run the second half.
@@ -52,7 +51,7 @@ def _compute(app: AppConnection | None) -> LibvirtCompute:
         "s-site",
         SiteArgs(stack="s", settings=LibvirtSettings(base_image="/nonexistent/base.qcow2")),
     )
-    common = ComputeArgs(
+    common = compute_args(
         size="xsmall",
         min_count=2,
         max_count=2,
@@ -63,7 +62,7 @@ def _compute(app: AppConnection | None) -> LibvirtCompute:
         app_port=8080,
         app=app,
     )
-    return LibvirtCompute("s-compute", extend(common, site))
+    return LibvirtCompute("s-compute", common, site=site)
 
 
 APP = AppConnection(

@@ -20,17 +20,14 @@ from components.compute import (
     APP_ENV_DATABASE_PASSWORD,
     APP_ENV_FILE,
     AppConnection,
-    ComputeArgs,
 )
-from components.database import DatabaseArgs
-from components.libvirt.args import extend
 from components.libvirt.compute import LibvirtCompute
 from components.libvirt.database import POSTGRES_PORT, LibvirtDatabase
 from components.libvirt.settings import LibvirtSettings
 from components.libvirt.site import LibvirtSite, SiteArgs
 from components.libvirt.storage import LibvirtStorage
-from components.storage import StorageArgs
 from stageline.plan.runner import unwrap_secrets
+from tests.unit.args import compute_args, database_args, storage_args
 from tests.unit.recording import RequestMonitor, record
 
 PASSWORD = "pw-Kx7-only-in-secrets"
@@ -74,7 +71,7 @@ def database(site: LibvirtSite, **overrides: Any) -> LibvirtDatabase:
         password=PASSWORD,
         db_name="shop",
     )
-    return LibvirtDatabase("s-db", extend(DatabaseArgs(**{**base, **overrides}), site))
+    return LibvirtDatabase("s-db", database_args(**{**base, **overrides}), site=site)
 
 
 def plain_leaks(value: Any, needle: str, where: str = "") -> list[str]:
@@ -254,7 +251,7 @@ def test_the_app_env_file_is_root_only_and_its_seed_secret() -> None:
         bucket_name=pulumi.Output.from_input("s-data"),
         bucket_id="pool",
     )
-    common = ComputeArgs(
+    common = compute_args(
         size="xsmall",
         min_count=2,
         max_count=2,
@@ -265,7 +262,7 @@ def test_the_app_env_file_is_root_only_and_its_seed_secret() -> None:
         app_port=8080,
         app=app,
     )
-    monitor = build(lambda site: LibvirtCompute("s-app", extend(common, site)))
+    monitor = build(lambda site: LibvirtCompute("s-app", common, site=site))
     for i in (0, 1):
         urn = monitor.urn_of(f"s-app-{i}-cidata")
         files = files_of(seed_of(monitor, f"s-app-{i}"))
@@ -280,8 +277,8 @@ def test_the_app_env_file_is_root_only_and_its_seed_secret() -> None:
 
 @pytest.mark.parametrize("protect", [True, False])
 def test_the_object_pool_and_volume_follow_protect_data(protect: bool) -> None:
-    args = StorageArgs(versioning=True, protect=protect)
-    monitor = build(lambda site: LibvirtStorage("s-store", extend(args, site)))
+    args = storage_args(versioning=True, protect=protect)
+    monitor = build(lambda site: LibvirtStorage("s-store", args, site=site))
     for name in ("s-store-pool", "s-store-objects"):
         request = monitor.requests[name]
         assert request.protect is protect, monitor.urn_of(name)
@@ -343,20 +340,18 @@ def test_each_database_vm_and_volume_belongs_to_the_component(high_availability:
     def make(site: LibvirtSite) -> None:
         db = LibvirtDatabase(
             "s-db",
-            extend(
-                DatabaseArgs(
-                    engine_version=VERSION,
-                    size="small",
-                    storage_gb=20,
-                    network_id="s-net",
-                    subnet_ids=["s-net"],
-                    client_cidrs=CLIENTS,
-                    password=PASSWORD,
-                    high_availability=high_availability,
-                ),
-                site,
+            database_args(
+                engine_version=VERSION,
+                size="small",
+                storage_gb=20,
+                network_id="s-net",
+                subnet_ids=["s-net"],
+                client_cidrs=CLIENTS,
+                password=PASSWORD,
+                high_availability=high_availability,
             ),
             pulumi.ResourceOptions(parent=site),
+            site=site,
         )
 
         async def facts() -> None:

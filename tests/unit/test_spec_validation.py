@@ -615,9 +615,9 @@ def test_bad_section(cls: type, raw: Any, issue: ConfigIssue) -> None:
 
 
 def test_section_values_are_parsed_and_defaults_kept() -> None:
-    raw = {"storageGb": 50, "highAvailability": True, "sku": None, "instanceName": "pg-a"}
+    raw = {"storageGb": 50, "highAvailability": True, "sku": None}
     assert parse_section("database", DatabaseSpec, raw) == (
-        DatabaseSpec(storage_gb=50, high_availability=True, instance_name="pg-a"),
+        DatabaseSpec(storage_gb=50, high_availability=True),
         [],
     )
     assert parse_section("database", DatabaseSpec, None) == (DatabaseSpec(), [])
