@@ -116,6 +116,20 @@ class Target:
             )
         ]
 
+    def load_kit(self) -> KitBuilder:
+        """The kit builder. Only a missing provider SDK becomes the friendly message."""
+        try:
+            return self.kit()
+        except ModuleNotFoundError as exc:
+            if (exc.name or "").partition(".")[0] not in self.sdk:
+                raise
+            import pulumi  # only here: this module stays importable before grpc
+
+            raise pulumi.RunError(
+                f"target {self.name!r} cannot be loaded ({exc}). Install its SDK with "
+                f"`pip install -e .[{self.name}]`, or choose another stageline:target."
+            ) from exc
+
     def validated_settings(self, raw: Any) -> Any:
         """The settings of a section validated before (config parsing); guards direct callers."""
         parsed, issues = self.parse_settings(raw)
@@ -128,12 +142,12 @@ def is_target(name: str) -> bool:
     return name in REGISTRY
 
 
-def target_of(name: str) -> Target:
+def target_of(name: str, registry: Mapping[str, Registration] = REGISTRY) -> Target:
     """The target's module, imported on first use. An import error inside it propagates: a
     broken target must fail loudly, not lose its rules."""
-    if name not in REGISTRY:
-        raise ValueError(f"unknown target {name!r}; known: {', '.join(TARGET_NAMES)}")
-    target: Target = importlib.import_module(REGISTRY[name].module).TARGET
+    if name not in registry:
+        raise ValueError(f"unknown target {name!r}; known: {', '.join(registry)}")
+    target: Target = importlib.import_module(registry[name].module).TARGET
     return target
 
 
@@ -177,16 +191,5 @@ def process_environment() -> dict[str, str]:
 
 
 def load_kit(name: str) -> KitBuilder:
-    """The target's kit builder. Only a missing provider SDK becomes the friendly message."""
-    target = target_of(name)
-    try:
-        return target.kit()
-    except ModuleNotFoundError as exc:
-        if (exc.name or "").partition(".")[0] not in target.sdk:
-            raise
-        import pulumi  # only here: this module stays importable before grpc
-
-        raise pulumi.RunError(
-            f"target {name!r} cannot be loaded ({exc}). Install its SDK with "
-            f"`pip install -e .[{name}]`, or choose another stageline:target."
-        ) from exc
+    """The target's kit builder (see `Target.load_kit`)."""
+    return target_of(name).load_kit()

@@ -1,8 +1,8 @@
 """A content-addressed cache of planned stage outputs, so a plan need not re-plan its upstreams.
 
-Planning a stage needs the exports of its upstream, and planning an upstream on another target
-loads that target's SDK: most of the time and memory of the stage's plan. A successful plan's exports are
-stored under a key that hashes everything they are computed from:
+Planning a stage needs the exports of its upstream, and planning an upstream on another
+target loads that target's SDK: most of the time and memory of the stage's plan. A successful
+plan's exports are stored under a key that hashes everything they are computed from:
 
 - the stage's own stack file, byte for byte, and the stack name (an ephemeral `ci-1234` reuses
   the `ci` file under another name);

@@ -16,6 +16,7 @@ from components.azure.naming import (
     storage_account_prefix,
 )
 from components.azure.rules import validate
+from components.azure.settings import parse_settings
 from components.azure.sizes import (
     POSTGRES_SKUS,
     POSTGRES_TIERS,
@@ -134,8 +135,6 @@ def _spec(**sections: dict) -> object:
         ({"database": {"highAvailability": True, "size": "medium"}}, set()),
         ({"database": {"storageGb": 40000}}, {"database.storageGb"}),
         ({"database": {"backupRetentionDays": 0}}, {"database.backupRetentionDays"}),
-        ({"storage": {"accountName": "acmeshop01"}}, set()),
-        ({"storage": {"accountName": "x" * 25}}, {"storage.accountName"}),
         ({"observability": {"logRetentionDays": 731}}, {"observability.logRetentionDays"}),
     ],
 )
@@ -143,6 +142,29 @@ def test_azure_rules(sections: dict, keys: set[str]) -> None:
     issues = validate(_spec(**sections), "westeurope", stack="sandbox-azure")  # type: ignore[arg-type]
     assert {i.key for i in issues} == keys, [i.render() for i in issues]
     assert all(i.fix for i in issues)
+
+
+@pytest.mark.parametrize(
+    ("section", "keys"),
+    [
+        (None, set()),
+        ({"storageAccountName": "acmeshop01"}, set()),
+        ({"storageAccountName": "x" * 25}, {"azure.storageAccountName"}),
+        ({"storageAccountName": 12345}, {"azure.storageAccountName"}),
+        ({"storageAcountName": "acmeshop01"}, {"azure.storageAcountName"}),
+        ("acmeshop01", {"azure"}),
+    ],
+)
+def test_azure_settings(section: object, keys: set[str]) -> None:
+    settings, issues = parse_settings(section)
+    assert {i.key for i in issues} == keys, [i.render() for i in issues]
+    assert (settings is None) == bool(keys), settings
+    assert all(i.fix for i in issues)
+
+
+def test_a_misspelt_azure_setting_suggests_the_known_one() -> None:
+    (issue,) = parse_settings({"storageAcountName": "acmeshop01"})[1]
+    assert "did you mean azure.storageAccountName?" in issue.fix, issue.render()
 
 
 def test_the_longest_allowed_stack_name_fits_every_azure_name(stacks_copy: Path) -> None:

@@ -49,29 +49,29 @@ CASES: list[tuple[str, str, dict[str, Any], str, str]] = [
     (
         "azure: storage account name too long",
         AZ,
-        {"storage.accountName": "acmeshopsandboxstorage2024"},
-        "stageline:storage.accountName",
+        {"azure.storageAccountName": "acmeshopsandboxstorage2024"},
+        "stageline:azure.storageAccountName",
         "'acmeshopsandboxstorage2024'",
     ),
     (
         "azure: storage account name too short",
         AZ,
-        {"storage.accountName": "ab"},
-        "stageline:storage.accountName",
+        {"azure.storageAccountName": "ab"},
+        "stageline:azure.storageAccountName",
         "'ab'",
     ),
     (
         "azure: storage account name with capitals and hyphens",
         AZ,
-        {"storage.accountName": "Acme-Shop_01"},
-        "stageline:storage.accountName",
+        {"azure.storageAccountName": "Acme-Shop_01"},
+        "stageline:azure.storageAccountName",
         "'Acme-Shop_01'",
     ),
     (
         "azure: storage account name not a string",
         AZ,
-        {"storage.accountName": 12345},
-        "stageline:storage.accountName",
+        {"azure.storageAccountName": 12345},
+        "stageline:azure.storageAccountName",
         "12345",
     ),
     (
@@ -96,10 +96,10 @@ CASES: list[tuple[str, str, dict[str, Any], str, str]] = [
         "= 32768",
     ),
     (
-        "azure: a GCP-only override",
+        "azure: a GCP-only section",
         AZ,
-        {"database.instanceName": "shop-pg"},
-        "stageline:database.instanceName",
+        {"gcp.databaseInstanceName": "shop-pg"},
+        "stageline:gcp",
         "'shop-pg'",
     ),
     # --- gcp -------------------------------------------------------------------------------
@@ -136,22 +136,22 @@ CASES: list[tuple[str, str, dict[str, Any], str, str]] = [
     (
         "gcp: instance name not RFC 1035",
         GC,
-        {"database.instanceName": "Shop_PG"},
-        "stageline:database.instanceName",
+        {"gcp.databaseInstanceName": "Shop_PG"},
+        "stageline:gcp.databaseInstanceName",
         "'Shop_PG'",
     ),
     (
         "gcp: instance name over 63 characters",
         GC,
-        {"database.instanceName": "shop-" + "p" * 60},
-        "stageline:database.instanceName",
+        {"gcp.databaseInstanceName": "shop-" + "p" * 60},
+        "stageline:gcp.databaseInstanceName",
         "'shop-ppp",
     ),
     (
         "gcp: instance name ending in a hyphen",
         GC,
-        {"database.instanceName": "shop-pg-"},
-        "stageline:database.instanceName",
+        {"gcp.databaseInstanceName": "shop-pg-"},
+        "stageline:gcp.databaseInstanceName",
         "'shop-pg-'",
     ),
     (
@@ -162,10 +162,10 @@ CASES: list[tuple[str, str, dict[str, Any], str, str]] = [
         "'10.80.0.0/22'",
     ),
     (
-        "gcp: an Azure-only override",
+        "gcp: an Azure-only section",
         GC,
-        {"storage.accountName": "acmeshop01"},
-        "stageline:storage.accountName",
+        {"azure.storageAccountName": "acmeshop01"},
+        "stageline:azure",
         "'acmeshop01'",
     ),
     (
@@ -207,10 +207,10 @@ CASES: list[tuple[str, str, dict[str, Any], str, str]] = [
         "'db.x9.large'",
     ),
     (
-        "aws: an Azure-only override",
+        "aws: an Azure-only section",
         "qa",
-        {"storage.accountName": "acmeshop01"},
-        "stageline:storage.accountName",
+        {"azure.storageAccountName": "acmeshop01"},
+        "stageline:azure",
         "'acmeshop01'",
     ),
 ]
@@ -290,14 +290,15 @@ def test_every_problem_on_a_cloud_is_reported_at_once(stacks_copy: Path) -> None
         stacks_copy / f"Pulumi.{AZ}.yaml",
         {
             "compute.sku": "Standard_Q9",
-            "storage.accountName": "Bad_Name",
+            "azure.storageAccountName": "Bad_Name",
             "observability.logRetentionDays": 7,
         },
     )
     plan = run_program_alone(stacks_copy, AZ)
     assert isinstance(plan.error, ConfigError), plan.error
     keys = {issue.key for issue in plan.error.issues}
-    assert {"compute.sku", "storage.accountName", "observability.logRetentionDays"} <= keys, keys
+    wanted = {"compute.sku", "azure.storageAccountName", "observability.logRetentionDays"}
+    assert wanted <= keys, keys
 
 
 # Longest physical names AWS accepts for the auto-named types stageline registers.

@@ -23,6 +23,7 @@ from components.errors import ConfigIssue
 from components.gcp.rules import validate as gcp_validate
 from components.libvirt.rules import validate as libvirt_validate
 from components.spec import EnvironmentSpec, parse_spec
+from components.targets import target_of
 
 Validate = Callable[[EnvironmentSpec, str, str], list[ConfigIssue]]
 RULES: dict[str, tuple[Validate, str, str]] = {
@@ -47,15 +48,20 @@ def _spec(target: str, edits: dict[str, Any]) -> EnvironmentSpec:
         raw["network"]["zoneCount"] = 1
     for key, value in edits.items():
         section, field = key.split(".")
-        raw.setdefault(section, {})[field] = value
+        if section != target:
+            raw.setdefault(section, {})[field] = value
     spec, issues = parse_spec(raw)
     assert spec is not None, [i.render() for i in issues]
     return spec
 
 
 def _validate(target: str, edits: dict[str, Any], stack: str | None = None) -> list[ConfigIssue]:
+    """The target's rules over the spec, and its settings parser over its own section (the
+    edits keyed `<target>.<key>`)."""
     check, region, accepted_stack = RULES[target]
-    return check(_spec(target, edits), region, stack or accepted_stack)
+    own = {k.split(".")[1]: v for k, v in edits.items() if k.split(".")[0] == target}
+    settings_issues = target_of(target).parse_settings(own)[1] if own else []
+    return check(_spec(target, edits), region, stack or accepted_stack) + settings_issues
 
 
 @pytest.mark.parametrize("target", sorted(RULES))
@@ -129,20 +135,6 @@ REJECTED: list[tuple[str, str, dict[str, Any], str, tuple[str, ...]]] = [
         {"database.sku": "Standard_D2ds_v5"},
         "database.sku",
         ("not an RDS class stageline knows", "use e.g. db.m6g.large;", "database.size"),
-    ),
-    (
-        "aws: an Azure storage account name",
-        "aws",
-        {"storage.accountName": "acmeshop01"},
-        "storage.accountName",
-        ("names an Azure storage account, which only the azure target has",),
-    ),
-    (
-        "aws: a Cloud SQL instance name",
-        "aws",
-        {"database.instanceName": "shop-pg"},
-        "database.instanceName",
-        ("a Cloud SQL instance, which only the gcp target has", "remove database.instanceName"),
     ),
     # --- azure --------------------------------------------------------------------------------
     (
@@ -240,45 +232,35 @@ REJECTED: list[tuple[str, str, dict[str, Any], str, tuple[str, ...]]] = [
         ("7 to 35 days",),
     ),
     (
-        "azure: a Cloud SQL instance name",
-        "azure",
-        {"database.instanceName": "shop-pg"},
-        "database.instanceName",
-        (
-            "problem: names a Cloud SQL instance, which only the gcp target has |",
-            "fix: remove database.instanceName on azure",
-        ),
-    ),
-    (
         "azure: storage account name of 2 characters",
         "azure",
-        {"storage.accountName": "ab"},
-        "storage.accountName",
+        {"azure.storageAccountName": "ab"},
+        "azure.storageAccountName",
         (
             "3 to 24 lowercase letters and digits (2 characters given)",
             "fix: use e.g. acmeshopprod01 (no hyphens, underscores or capitals), or remove "
-            "storage.accountName to derive one from the stack",
+            "azure.storageAccountName to derive one from the stack",
         ),
     ),
     (
         "azure: storage account name of 25 characters",
         "azure",
-        {"storage.accountName": "a" * 25},
-        "storage.accountName",
+        {"azure.storageAccountName": "a" * 25},
+        "azure.storageAccountName",
         ("(25 characters given)",),
     ),
     (
         "azure: storage account name with capitals",
         "azure",
-        {"storage.accountName": "AcmeShop01"},
-        "storage.accountName",
+        {"azure.storageAccountName": "AcmeShop01"},
+        "azure.storageAccountName",
         ("lowercase letters and digits",),
     ),
     (
         "azure: storage account name with a hyphen",
         "azure",
-        {"storage.accountName": "acme-shop01"},
-        "storage.accountName",
+        {"azure.storageAccountName": "acme-shop01"},
+        "azure.storageAccountName",
         ("lowercase letters and digits",),
     ),
     (
@@ -320,29 +302,29 @@ REJECTED: list[tuple[str, str, dict[str, Any], str, tuple[str, ...]]] = [
     (
         "gcp: an instance name with capitals",
         "gcp",
-        {"database.instanceName": "Shop-pg"},
-        "database.instanceName",
+        {"gcp.databaseInstanceName": "Shop-pg"},
+        "gcp.databaseInstanceName",
         ("not an RFC 1035 name", "use e.g. shop-prod-pg"),
     ),
     (
         "gcp: an instance name starting with a digit",
         "gcp",
-        {"database.instanceName": "1shop"},
-        "database.instanceName",
+        {"gcp.databaseInstanceName": "1shop"},
+        "gcp.databaseInstanceName",
         ("RFC 1035",),
     ),
     (
         "gcp: an instance name ending in a hyphen",
         "gcp",
-        {"database.instanceName": "shop-pg-"},
-        "database.instanceName",
+        {"gcp.databaseInstanceName": "shop-pg-"},
+        "gcp.databaseInstanceName",
         ("RFC 1035",),
     ),
     (
         "gcp: an instance name of 64 characters",
         "gcp",
-        {"database.instanceName": "s" * 64},
-        "database.instanceName",
+        {"gcp.databaseInstanceName": "s" * 64},
+        "gcp.databaseInstanceName",
         ("RFC 1035",),
     ),
     (
@@ -358,13 +340,6 @@ REJECTED: list[tuple[str, str, dict[str, Any], str, tuple[str, ...]]] = [
         {"database.storageGb": 65537},
         "database.storageGb",
         ("set database.storageGb to 65536 (within 10..65536) on gcp",),
-    ),
-    (
-        "gcp: an Azure storage account name",
-        "gcp",
-        {"storage.accountName": "acmeshop01"},
-        "storage.accountName",
-        ("only the azure target has", "remove storage.accountName on gcp"),
     ),
     (
         # Two zones of a /22 leave private service access a /25; Cloud SQL needs a /24.
@@ -414,8 +389,6 @@ REJECTED: list[tuple[str, str, dict[str, Any], str, tuple[str, ...]]] = [
         for key, value in [
             ("compute.sku", "m6i.large"),
             ("database.sku", "db.m6g.large"),
-            ("database.instanceName", "shop-pg"),
-            ("storage.accountName", "acmeshop01"),
         ]
     ],
 ]
@@ -463,14 +436,14 @@ ACCEPTED: list[tuple[str, str, dict[str, Any]]] = [
     ),
     ("azure: the largest disk", "azure", {"database.storageGb": 32767}),
     ("azure: 35 days of backups", "azure", {"database.backupRetentionDays": 35}),
-    ("azure: a 3-character account", "azure", {"storage.accountName": "abc"}),
-    ("azure: a 24-character account", "azure", {"storage.accountName": "a1" * 12}),
+    ("azure: a 3-character account", "azure", {"azure.storageAccountName": "abc"}),
+    ("azure: a 24-character account", "azure", {"azure.storageAccountName": "a1" * 12}),
     ("azure: 730 days of logs", "azure", {"observability.logRetentionDays": 730}),
     ("gcp: a real machine type", "gcp", {"compute.sku": "n2-standard-4"}),
     ("gcp: a real Cloud SQL tier", "gcp", {"database.sku": "db-custom-2-7680"}),
-    ("gcp: an RFC 1035 instance name", "gcp", {"database.instanceName": "shop-prod-pg"}),
-    ("gcp: a 1-letter instance name", "gcp", {"database.instanceName": "s"}),
-    ("gcp: a 63-character instance name", "gcp", {"database.instanceName": "s" * 63}),
+    ("gcp: an RFC 1035 instance name", "gcp", {"gcp.databaseInstanceName": "shop-prod-pg"}),
+    ("gcp: a 1-letter instance name", "gcp", {"gcp.databaseInstanceName": "s"}),
+    ("gcp: a 63-character instance name", "gcp", {"gcp.databaseInstanceName": "s" * 63}),
     ("gcp: 10 GB", "gcp", {"database.storageGb": 10}),
     ("gcp: 65536 GB", "gcp", {"database.storageGb": 65536}),
     ("gcp: a /21 leaves a /24", "gcp", {"network.cidr": "10.80.0.0/21"}),
@@ -571,9 +544,13 @@ def test_every_problem_is_reported_at_once() -> None:
         ("aws", {"network.zoneCount": 1, "database.storageGb": 19, "compute.sku": "x"}),
         (
             "azure",
-            {"database.backupRetentionDays": 1, "storage.accountName": "A", "compute.sku": "x"},
+            {
+                "database.backupRetentionDays": 1,
+                "azure.storageAccountName": "A",
+                "compute.sku": "x",
+            },
         ),
-        ("gcp", {"database.storageGb": 9, "storage.accountName": "a1b2c3", "compute.sku": "x"}),
+        ("gcp", {"database.storageGb": 9, "gcp.databaseInstanceName": "1pg", "compute.sku": "x"}),
     ]:
         issues = _validate(target, edits, stack="Bad")
         assert {i.key for i in issues} == {"stage", *edits}, [i.render() for i in issues]

@@ -19,6 +19,7 @@ from components.gcp.naming import (
     stack_name_problem,
 )
 from components.gcp.rules import validate
+from components.gcp.settings import parse_settings
 from components.gcp.sizes import MACHINE_CATALOGUE, MACHINE_TYPES, SQL_TIERS, sql_tier_problem
 from components.network import plan_subnets
 from components.spec import SIZE_CLASSES, parse_spec
@@ -150,19 +151,33 @@ def _spec(**sections: dict) -> object:
         ({"compute": {"sku": "n2d-highmem-8"}, "database": {"sku": "db-custom-4-15360"}}, set()),
         ({"compute": {"sku": "Standard_B2s"}}, {"compute.sku"}),
         ({"database": {"sku": "db-custom-4-1024"}}, {"database.sku"}),
-        ({"database": {"instanceName": "shop-prod-pg"}}, set()),
-        ({"database": {"instanceName": "shop.prod"}}, {"database.instanceName"}),
         ({"database": {"storageGb": 5}}, {"database.storageGb"}),
         ({"network": {"cidr": "10.80.0.0/21"}}, set()),
         ({"network": {"cidr": "10.80.0.0/22"}}, {"network.cidr"}),
         ({"network": {"cidr": "10.80.0.0/22", "zoneCount": 1}}, set()),
-        ({"storage": {"accountName": "acme01"}}, {"storage.accountName"}),
         ({"observability": {"logRetentionDays": 4000}}, {"observability.logRetentionDays"}),
     ],
 )
 def test_gcp_rules(sections: dict, keys: set[str]) -> None:
     issues = validate(_spec(**sections), "europe-west1", stack="sandbox-gcp")  # type: ignore[arg-type]
     assert {i.key for i in issues} == keys, [i.render() for i in issues]
+    assert all(i.fix for i in issues)
+
+
+@pytest.mark.parametrize(
+    ("section", "keys"),
+    [
+        (None, set()),
+        ({"databaseInstanceName": "shop-prod-pg"}, set()),
+        ({"databaseInstanceName": "shop.prod"}, {"gcp.databaseInstanceName"}),
+        ({"databaseInstanceName": ["shop"]}, {"gcp.databaseInstanceName"}),
+        ({"instanceName": "shop-prod-pg"}, {"gcp.instanceName"}),
+    ],
+)
+def test_gcp_settings(section: object, keys: set[str]) -> None:
+    settings, issues = parse_settings(section)
+    assert {i.key for i in issues} == keys, [i.render() for i in issues]
+    assert (settings is None) == bool(keys), settings
     assert all(i.fix for i in issues)
 
 
