@@ -151,11 +151,6 @@ def target_of(name: str, registry: Mapping[str, Registration] = REGISTRY) -> Tar
     return target
 
 
-def settings_sections() -> tuple[str, ...]:
-    """The config keys of targets' own sections: a registered target name each."""
-    return TARGET_NAMES
-
-
 def owner_of_type(resource_type: str) -> Target | None:
     """The target whose provider package a resource type token belongs to (`aws:s3/...`)."""
     package = resource_type.partition(":")[0]
