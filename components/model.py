@@ -268,14 +268,29 @@ def read_leniently(cls: type[T], raw: Any) -> T | None:
             values = {k: v for k, v in values.items() if k not in bad}
 
 
-_ADAPTERS: dict[type, TypeAdapter[Any]] = {}
+def read_field(cls: type, raw: Any, name: str) -> Any:
+    """One field of `cls` from `raw` (stack-file keys), or its default where it is absent or
+    wrong: for a question about one key of a stack file that need not be valid as a whole."""
+    info = cls.__pydantic_fields__[name]  # type: ignore[attr-defined]
+    default = info.get_default(call_default_factory=True)
+    key = info.alias or name
+    if not isinstance(raw, Mapping) or key not in raw:
+        return default
+    try:
+        adapter = _adapter((cls, name), info.rebuild_annotation)
+        return adapter.validate_python(raw[key], by_alias=True, by_name=False)
+    except ValidationError:
+        return default
 
 
-def _adapter(cls: type[T]) -> TypeAdapter[T]:
-    # Building an adapter compiles a validator: once per model, not per stack file.
-    if cls not in _ADAPTERS:
-        _ADAPTERS[cls] = TypeAdapter(cls)
-    return _ADAPTERS[cls]
+_ADAPTERS: dict[Any, TypeAdapter[Any]] = {}
+
+
+def _adapter(key: Any, annotation: Callable[[], Any] | None = None) -> TypeAdapter[Any]:
+    # Building an adapter compiles a validator: once per model or field, not per stack file.
+    if key not in _ADAPTERS:
+        _ADAPTERS[key] = TypeAdapter(annotation() if annotation else key)
+    return _ADAPTERS[key]
 
 
 __all__ = [
@@ -291,6 +306,7 @@ __all__ = [
     "camel",
     "issue_error",
     "issues_from",
+    "read_field",
     "read_leniently",
     "section",
     "text_keys",

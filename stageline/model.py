@@ -25,6 +25,8 @@ from components.model import (
     Text,
     aliases,
     issue_error,
+    read_field,
+    read_leniently,
     text_keys,
 )
 from components.regions import TARGETS
@@ -33,6 +35,7 @@ from components.spec import EnvironmentSpec
 DrMode = Literal["pilot-light", "warm-standby"]
 DEFAULT_TIER = "development"
 """The tier of a stage that names none."""
+PRODUCTION_TIER = "production"
 RELEASE_FIX = "set release: {appVersion: 1.2.3, artifact: registry/app:1.2.3}"
 UNKNOWN_DR_MODE = ("unknown DR mode", f"use one of {', '.join(get_args(DrMode))}")
 
@@ -141,3 +144,16 @@ NAMESPACE_KEYS: tuple[str, ...] = aliases(Namespace)
 TARGET_SECTIONS: tuple[str, ...] = aliases(TargetSections)
 TEXT_KEYS: tuple[str, ...] = text_keys(Namespace)
 """Keys whose value is a plain name: the engine hands them over as given, not as JSON."""
+
+
+def stage_keys(values: Mapping[str, Any]) -> StageKeys:
+    """A stack file's stage keys, each bad one at its default: for relating the stage to
+    others, while its own validation reports what is wrong with it."""
+    return read_leniently(StageKeys, values) or StageKeys()
+
+
+def protects_data(values: Mapping[str, Any]) -> bool:
+    """Whether a stack file's data must survive a careless destroy: a production tier, or
+    protectData. Read leniently, so a stage with other mistakes is still guarded."""
+    protect = read_field(EnvironmentSpec, values, "protect_data")
+    return protect is True or stage_keys(values).tier_name == PRODUCTION_TIER
