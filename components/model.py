@@ -128,29 +128,39 @@ def _field(cls: Any, alias: str) -> Any:
 
 
 @dataclasses.dataclass(frozen=True)
+class _Whole:
+    """The outermost field, around an error, that reports its errors whole."""
+
+    key: str
+    loc: tuple[str, ...]
+    problem: str
+    fix: str
+
+
+@dataclasses.dataclass(frozen=True)
 class _Place:
-    """Where an error sits: its dotted key, the field's metadata and annotation, the class that
-    owns the field, and the dotted key of the outermost field that reports errors whole."""
+    """Where an error sits: its dotted key, the field's metadata and annotation, and the class
+    that owns the field."""
 
     key: str
     says: Says
     annotation: Any
     owner: Any
-    whole_key: str | None = None
-    whole: tuple[str, str] | None = None
+    whole: _Whole | None = None
 
 
 def _place(root: type, loc: tuple[str | int, ...], prefix: str) -> _Place:
     cls: Any = root
     parts = [prefix] if prefix else []
     says, annotation, owner = Says(), None, root
-    whole_key: str | None = None
-    whole: tuple[str, str] | None = None
+    whole: _Whole | None = None
+    steps: list[str] = []
     for step in loc:
         if not isinstance(step, str):
             break  # an item of a list: its field decides the wording
         owner = cls
         parts.append(step)
+        steps.append(step)
         info = _field(cls, step)
         if info is None:
             says, annotation = Says(), None
@@ -158,17 +168,17 @@ def _place(root: type, loc: tuple[str | int, ...], prefix: str) -> _Place:
         says = next((m for m in info.metadata if isinstance(m, Says)), Says())
         annotation = info.annotation
         if says.whole and whole is None:
-            whole_key, whole = ".".join(parts), says.whole
+            whole = _Whole(".".join(parts), tuple(steps), *says.whole)
         cls = _unwrap(annotation)
-    return _Place(".".join(parts), says, annotation, owner, whole_key, whole)
+    return _Place(".".join(parts), says, annotation, owner, whole)
 
 
-def _value_at(raw: Any, key: str, prefix: str) -> Any:
-    value = raw
-    steps = key.split(".")[1:] if prefix else key.split(".")
-    for step in steps:
-        value = value.get(step) if isinstance(value, Mapping) else None
-    return value
+def _value_at(raw: Any, loc: tuple[str, ...]) -> Any:
+    # Every container on the way is a mapping: pydantic reports errors below a field only
+    # after it read the field's mapping. The field itself may be absent.
+    for step in loc:
+        raw = raw.get(step)
+    return raw
 
 
 def _choices(annotation: Any) -> str:
@@ -182,7 +192,7 @@ UnknownKey = Callable[[str, Any], ConfigIssue]
 def unknown_key(key: str, value: Any, known: Iterable[str]) -> ConfigIssue:
     """A key the section does not have, with the closest known one or all of them."""
     known = list(known)
-    name = key.rsplit(".", 1)[-1]
+    name = key.rpartition(".")[2]
     close = difflib.get_close_matches(name, known, n=1)
     hint = f"did you mean {close[0]}?" if close else f"known keys: {', '.join(known)}"
     return ConfigIssue(key, value, "unknown key", hint)
@@ -192,8 +202,8 @@ def issues_from(
     error: ValidationError,
     root: type,
     raw: Any,
-    prefix: str = "",
-    unknown_at_root: UnknownKey | None = None,
+    prefix: str,
+    unknown_at_root: UnknownKey | None,
 ) -> list[ConfigIssue]:
     """Every error of one validation as a ConfigIssue, unknown keys first, each field once.
 
@@ -221,16 +231,16 @@ def _issue(
 ) -> ConfigIssue:
     place = _place(root, tuple(detail["loc"]), prefix)
     kind = detail["type"]
-    if place.whole and place.whole_key:
-        problem, fix = place.whole
-        return ConfigIssue(place.whole_key, _value_at(raw, place.whole_key, prefix), problem, fix)
+    if place.whole:
+        whole = place.whole
+        return ConfigIssue(whole.key, _value_at(raw, whole.loc), whole.problem, whole.fix)
     if kind in UNKNOWN_TYPES:
         if unknown_at_root is not None and place.owner is root:
             return unknown_at_root(place.key, detail["input"])
         return unknown_key(place.key, detail["input"], aliases(place.owner))
     if kind == ISSUE:
-        ctx = detail.get("ctx") or {}
-        return ConfigIssue(place.key, detail["input"], str(ctx["problem"]), str(ctx["fix"]))
+        fix = (detail.get("ctx") or {})["fix"]
+        return ConfigIssue(place.key, detail["input"], detail["msg"], str(fix))
     problem, fix = place.says.texts.get(kind) or TEXTS.get(kind) or (detail["msg"], "fix the value")
     value = None if kind == "missing" else detail["input"]
     words = {"key": place.key, "choices": _choices(place.annotation)}
@@ -245,7 +255,7 @@ def validate(
 ) -> tuple[T | None, list[ConfigIssue]]:
     """`raw` (stack-file keys) as a `cls`, or None and every issue found."""
     try:
-        return _adapter(cls).validate_python(raw, by_alias=True, by_name=False), []
+        return _adapter(cls).validate_python(raw, by_name=False), []
     except ValidationError as error:
         return None, issues_from(error, cls, raw, prefix, unknown_at_root)
 
@@ -260,7 +270,7 @@ def read_leniently(cls: type[T], raw: Any) -> T | None:
     values = {k: v for k, v in raw.items() if k in known}
     while True:
         try:
-            return _adapter(cls).validate_python(values, by_alias=True, by_name=False)
+            return _adapter(cls).validate_python(values)
         except ValidationError as error:
             bad = {d["loc"][0] for d in error.errors() if d["loc"]} & values.keys()
             if not bad:
@@ -278,7 +288,7 @@ def read_field(cls: type, raw: Any, name: str) -> Any:
         return default
     try:
         adapter = _adapter((cls, name), info.rebuild_annotation)
-        return adapter.validate_python(raw[key], by_alias=True, by_name=False)
+        return adapter.validate_python(raw[key], by_name=False)
     except ValidationError:
         return default
 

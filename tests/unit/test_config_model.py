@@ -7,13 +7,25 @@ is what turns pydantic's errors into the key, value, problem and fix a user read
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
 from click.testing import CliRunner
+from pydantic import Field, StrictFloat, TypeAdapter
+from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from components.errors import ConfigError, ConfigIssue
-from components.model import read_field, read_leniently, validate
+from components.model import (
+    MODEL_CONFIG,
+    Says,
+    Text,
+    Whole,
+    read_field,
+    read_leniently,
+    section,
+    text_keys,
+    validate,
+)
 from components.regions import TARGETS
 from components.spec import ComputeSpec, EnvironmentSpec, NetworkSpec, parse_section
 from stageline.cli.main import cli
@@ -258,3 +270,88 @@ def test_destroy_refuses_a_protected_stage_with_other_mistakes(tmp_path: Path) -
     result = CliRunner().invoke(cli, ["--project-dir", str(root), "destroy", "dr", "--yes"])
     assert result.exit_code == 1, result.output
     assert "holds protected data" in result.output, result.output
+
+
+# --- the adapter on models made for the test: every path of its wording -------------------
+
+
+@pydantic_dataclass(frozen=True, config=MODEL_CONFIG)
+class Inner:
+    item_count: Whole = 1
+    tags: Annotated[tuple[Text, ...], Says(whole=("not a list of tags", "write [a, b]"))] = ()
+
+
+@pydantic_dataclass(frozen=True, config=MODEL_CONFIG)
+class Outer:
+    inner: section(Inner) = Field(default_factory=Inner)
+    counts: dict[str, Whole] = Field(default_factory=dict)
+    ratio: StrictFloat = 0.5
+    either: Text | Whole = 0
+
+
+def test_a_field_inside_a_section_reports_its_errors_whole_under_the_prefix() -> None:
+    raw = {"inner": {"tags": ["a", 1]}}
+    assert validate(Outer, raw, prefix="top") == (
+        None,
+        [ConfigIssue("top.inner.tags", ["a", 1], "not a list of tags", "write [a, b]")],
+    )
+
+
+def test_an_absent_or_empty_section_takes_its_defaults() -> None:
+    assert validate(Outer, {"inner": None}) == (Outer(), [])
+    assert TypeAdapter(section(Inner)).validate_python(None) == Inner()
+
+
+def test_a_value_inside_a_mapping_field_is_named_by_its_key() -> None:
+    assert validate(Outer, {"counts": {"a": 1, "b": "2"}}) == (
+        None,
+        [ConfigIssue("counts.b", "2", "not a whole number", "use an integer such as 2")],
+    )
+
+
+def test_an_error_with_no_wording_of_its_own_keeps_pydantics() -> None:
+    assert validate(Outer, {"ratio": "half"}) == (
+        None,
+        [ConfigIssue("ratio", "half", "Input should be a valid number", "fix the value")],
+    )
+
+
+def test_unknown_keys_at_the_root_and_nested_deep() -> None:
+    assert validate(Outer, {"ratoi": 1.0}) == (
+        None,
+        [ConfigIssue("ratoi", 1.0, "unknown key", "did you mean ratio?")],
+    )
+    assert validate(Outer, {"inner": {"itemCont": 2}}, prefix="top.level") == (
+        None,
+        [ConfigIssue("top.level.inner.itemCont", 2, "unknown key", "did you mean itemCount?")],
+    )
+
+
+def test_text_keys_are_the_plain_text_fields() -> None:
+    assert text_keys(StageKeys) == ("stage", "tier", "target", "region", "promotesFrom")
+    # A field that may be text or a number is not plain text.
+    assert text_keys(Outer) == ()
+    assert text_keys(Inner) == ()
+
+
+def test_one_field_of_a_model_made_for_the_test() -> None:
+    assert read_field(Outer, {"ratio": 0.25}, "ratio") == 0.25
+    assert read_field(Outer, {"inner": {"itemCount": 3}}, "inner") == Inner(item_count=3)
+    # Defaults made by a factory are made; field names are not stack-file keys.
+    assert read_field(Outer, {"inner": {"item_count": 3}}, "inner") == Inner()
+    assert read_field(EnvironmentSpec, {"compute": {"max_count": 3}}, "compute") == ComputeSpec()
+    assert read_leniently(Outer, {"ratio": "x", "counts": {"a": 1}}) == Outer(counts={"a": 1})
+
+
+def test_an_error_raised_by_a_rule_inside_the_model_keeps_its_words() -> None:
+    model, issues = validate(Namespace, {"release": {"appVersion": "1", "artifact": "a", "x": 1}})
+    assert model is None
+    assert (
+        ConfigIssue(
+            "release",
+            {"appVersion": "1", "artifact": "a", "x": 1},
+            "unknown keys x",
+            "use appVersion, artifact and optionally templateRevision",
+        )
+        in issues
+    )
