@@ -104,12 +104,8 @@ def aliases(cls: type) -> tuple[str, ...]:
 
 def text_keys(cls: type) -> tuple[str, ...]:
     """The keys of a model whose values are plain text (optional or not)."""
-    fields = cls.__pydantic_fields__.values()  # type: ignore[attr-defined]
-    return tuple(
-        key
-        for key, info in zip(aliases(cls), fields, strict=True)
-        if _unwrap(info.annotation) is str
-    )
+    fields = cls.__pydantic_fields__.items()  # type: ignore[attr-defined]
+    return tuple(info.alias or name for name, info in fields if _unwrap(info.annotation) is str)
 
 
 def _unwrap(annotation: Any) -> Any:
@@ -255,7 +251,7 @@ def validate(
 ) -> tuple[T | None, list[ConfigIssue]]:
     """`raw` (stack-file keys) as a `cls`, or None and every issue found."""
     try:
-        return _adapter(cls).validate_python(raw, by_name=False), []
+        return TypeAdapter(cls).validate_python(raw, by_name=False), []
     except ValidationError as error:
         return None, issues_from(error, cls, raw, prefix, unknown_at_root)
 
@@ -270,7 +266,7 @@ def read_leniently(cls: type[T], raw: Any) -> T | None:
     values = {k: v for k, v in raw.items() if k in known}
     while True:
         try:
-            return _adapter(cls).validate_python(values)
+            return TypeAdapter(cls).validate_python(values)
         except ValidationError as error:
             bad = {d["loc"][0] for d in error.errors() if d["loc"]} & values.keys()
             if not bad:
@@ -287,20 +283,9 @@ def read_field(cls: type, raw: Any, name: str) -> Any:
     if not isinstance(raw, Mapping) or key not in raw:
         return default
     try:
-        adapter = _adapter((cls, name), info.rebuild_annotation)
-        return adapter.validate_python(raw[key], by_name=False)
+        return TypeAdapter(info.rebuild_annotation()).validate_python(raw[key], by_name=False)
     except ValidationError:
         return default
-
-
-_ADAPTERS: dict[Any, TypeAdapter[Any]] = {}
-
-
-def _adapter(key: Any, annotation: Callable[[], Any] | None = None) -> TypeAdapter[Any]:
-    # Building an adapter compiles a validator: once per model or field, not per stack file.
-    if key not in _ADAPTERS:
-        _ADAPTERS[key] = TypeAdapter(annotation() if annotation else key)
-    return _ADAPTERS[key]
 
 
 __all__ = [

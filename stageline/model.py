@@ -124,7 +124,8 @@ TargetSections: type = _target_sections()
 
 def target_section(sections: object, target: str) -> dict[str, Any] | None:
     """The section of `target` in `sections` (TargetSections or Namespace), if written."""
-    found = getattr(sections, target, None) if target in TARGETS else None
+    # Only target sections are dicts: another key's name gives None here.
+    found = getattr(sections, target, None)
     return found if isinstance(found, dict) else None
 
 

@@ -39,6 +39,7 @@ from stageline.model import (
     StageKeys,
     protects_data,
     stage_keys,
+    target_section,
 )
 
 QA: dict[str, Any] = {
@@ -355,3 +356,17 @@ def test_an_error_raised_by_a_rule_inside_the_model_keeps_its_words() -> None:
         )
         in issues
     )
+
+
+def test_stage_keys_built_in_code_keep_their_objects() -> None:
+    pin, dr = ReleasePin("1.2.3", "registry/app:1.2.3"), DisasterRecovery("pilot-light")
+    keys = StageKeys(release=pin, disaster_recovery=dr)
+    assert (keys.release, keys.disaster_recovery) == (pin, dr)
+
+
+def test_a_target_section_is_found_only_under_a_target_name() -> None:
+    model, _ = validate(Namespace, {**QA, "libvirt": {"uri": "qemu:///system"}})
+    assert target_section(model, "libvirt") == {"uri": "qemu:///system"}
+    assert target_section(model, "aws") is None
+    assert target_section(model, "stage") is None
+    assert target_section(None, "libvirt") is None
