@@ -108,18 +108,17 @@ TargetSection = dict[str, Any] | None
 """A target's own section, e.g. `stageline:libvirt`: the target parses it."""
 
 
-def _target_sections() -> type:
-    # One optional section per registered target, so a new target needs no edit here.
+def target_sections_model(targets: tuple[str, ...]) -> type:
+    """The target sections of the namespace, `stageline:<target>`, each an unparsed object:
+    one optional field per registered target, so a new target needs no edit here."""
     body: dict[str, Any] = {
-        "__annotations__": dict.fromkeys(TARGETS, TargetSection),
-        "__doc__": "The target sections of the namespace, `stageline:<target>`, each unparsed.",
-        "__module__": __name__,
-        **dict.fromkeys(TARGETS),
+        "__annotations__": dict.fromkeys(targets, TargetSection),
+        **dict.fromkeys(targets),
     }
     return dataclass(frozen=True, config=MODEL_CONFIG)(type("TargetSections", (), body))
 
 
-TargetSections: type = _target_sections()
+TargetSections: type = target_sections_model(TARGETS)
 
 
 def target_section(sections: object, target: str) -> dict[str, Any] | None:

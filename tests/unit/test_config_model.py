@@ -6,6 +6,7 @@ is what turns pydantic's errors into the key, value, problem and fix a user read
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,6 +21,7 @@ from components.model import (
     Says,
     Text,
     Whole,
+    aliases,
     read_field,
     read_leniently,
     section,
@@ -40,6 +42,7 @@ from stageline.model import (
     protects_data,
     stage_keys,
     target_section,
+    target_sections_model,
 )
 
 QA: dict[str, Any] = {
@@ -370,3 +373,21 @@ def test_a_target_section_is_found_only_under_a_target_name() -> None:
     assert target_section(model, "aws") is None
     assert target_section(model, "stage") is None
     assert target_section(None, "libvirt") is None
+
+
+def test_the_target_sections_are_one_optional_object_per_target() -> None:
+    sections = target_sections_model(("one", "two"))
+    assert aliases(sections) == ("one", "two")
+    assert validate(sections, {}) == (sections(), [])
+    found, issues = validate(sections, {"one": {"a": [1]}})
+    assert issues == [] and target_section(found, "one") == {"a": [1]}
+    assert target_section(found, "two") is None
+    assert validate(sections, {"one": 1, "three": {}}) == (
+        None,
+        [
+            ConfigIssue("three", {}, "unknown key", "known keys: one, two"),
+            ConfigIssue("one", 1, "must be an object", "write one: as a map"),
+        ],
+    )
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        found.one = {}  # type: ignore[attr-defined]
