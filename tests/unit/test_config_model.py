@@ -378,6 +378,7 @@ def test_a_target_section_is_found_only_under_a_target_name() -> None:
 def test_the_target_sections_are_one_optional_object_per_target() -> None:
     sections = target_sections_model(("one", "two"))
     assert aliases(sections) == ("one", "two")
+    assert repr(sections()) == "TargetSections(one=None, two=None)"
     assert validate(sections, {}) == (sections(), [])
     found, issues = validate(sections, {"one": {"a": [1]}})
     assert issues == [] and target_section(found, "one") == {"a": [1]}
