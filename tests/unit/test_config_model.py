@@ -392,3 +392,22 @@ def test_the_target_sections_are_one_optional_object_per_target() -> None:
     )
     with pytest.raises(dataclasses.FrozenInstanceError):
         found.one = {}  # type: ignore[attr-defined]
+
+
+def test_issues_come_unknown_keys_first_then_provider_keys_then_the_stage_then_the_spec() -> None:
+    values = {
+        **QA,
+        "compute": {"minCount": "1"},
+        "promotesFrom": None,
+        "disasterRecovery": {"mode": "hot"},
+        "protectDat": True,
+    }
+    with pytest.raises(ConfigError) as raised:
+        parse_stage_config("qa", values, frozenset(), {"aws:regoin": "us-east-1"})
+    assert [(i.namespace, i.key) for i in raised.value.issues] == [
+        ("stageline", "protectDat"),
+        ("aws", "regoin"),
+        ("stageline", "disasterRecovery.mode"),
+        ("stageline", "promotesFrom"),
+        ("stageline", "compute.minCount"),
+    ]
