@@ -1,7 +1,8 @@
 """The typed, validated description of one environment.
 
-Stages differ only by the values here. Parsing turns the `stageline:<section>` config objects
-into frozen dataclasses; the `validate_*` functions are pure and return every problem found,
+Stages differ only by the values here. The sections are frozen pydantic dataclasses of the
+config model (components.model): reading a `stageline:<section>` object refuses unknown keys and
+wrong types; the `validate_*` functions are pure and return every problem found,
 each naming the key, the value and the fix. Nothing in this module touches Pulumi resources.
 """
 
@@ -11,12 +12,26 @@ import difflib
 import ipaddress
 import re
 from collections.abc import Mapping
-from dataclasses import MISSING, dataclass, fields
-from types import UnionType
-from typing import Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
+from typing import Any, Literal, TypeVar, get_args
+
+from pydantic import Field
+from pydantic.dataclasses import dataclass
 
 from components.errors import ConfigIssue
+from components.model import (
+    MODEL_CONFIG,
+    Flag,
+    OptionalText,
+    Text,
+    Whole,
+    aliases,
+    section,
+    validate,
+)
+from components.model import camel as camel  # the stack-file key of a field, for callers
 from components.regions import TARGETS, ZONES, known_regions, zone_count, zones_of
+
+T = TypeVar("T")
 
 SIZE_CLASSES: tuple[str, ...] = ("xsmall", "small", "medium", "large", "xlarge")
 """Abstract sizes; each target maps them to its own instance types and SKUs."""
@@ -37,78 +52,81 @@ PRIVATE_RANGES = tuple(
 MIN_PREFIX, MAX_PREFIX = 16, 24
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=MODEL_CONFIG)
 class NetworkSpec:
-    cidr: str
+    cidr: Text
     """IPv4 CIDR of the stage network, inside RFC 1918, /16 to /24. Required."""
-    zone_count: int = 2
+    zone_count: Whole = 2
     """Zones to spread subnets over; each gets a public and a private subnet. Default 2."""
     nat: NatMode = "single"
     """Private-tier egress: `none`, one shared `single` gateway, or `per-zone`. Default `single`."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=MODEL_CONFIG)
 class ComputeSpec:
-    size: str = "small"
+    size: Text = "small"
     """Abstract instance size, one of SIZE_CLASSES. Default `small`."""
-    min_count: int = 1
+    min_count: Whole = 1
     """Fewest instances the group keeps running. Default 1."""
-    max_count: int = 2
+    max_count: Whole = 2
     """Most instances the group may scale to. Default 2."""
-    app_port: int = 8080
+    app_port: Whole = 8080
     """Port the application listens on, reachable only from inside the network. Default 8080."""
-    target_cpu_percent: int = 60
+    target_cpu_percent: Whole = 60
     """Average CPU the group's autoscaling keeps instances at, on every target. Default 60."""
-    sku: str | None = None
+    sku: OptionalText = None
     """The target's own instance type (EC2 type, Azure VM size, GCE machine type) in place of
     `size`, checked against that target's catalogue. Default: none, `size` decides."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=MODEL_CONFIG)
 class DatabaseSpec:
-    engine_version: str = "16"
+    engine_version: Text = "16"
     """PostgreSQL major version, one of POSTGRES_VERSIONS. Default `16`."""
-    size: str = "small"
+    size: Text = "small"
     """Abstract instance size, one of SIZE_CLASSES. Default `small`."""
-    storage_gb: int = 20
+    storage_gb: Whole = 20
     """Allocated storage in GiB. Default 20."""
-    high_availability: bool = False
+    high_availability: Flag = False
     """A synchronous standby in a second zone. Default off; required in production."""
-    backup_retention_days: int = 1
+    backup_retention_days: Whole = 1
     """Days of automated backups, 0 to 35. Default 1; production needs at least 7."""
-    deletion_protection: bool = False
+    deletion_protection: Flag = False
     """The cloud's own guard against deleting the database. Default off; required in production."""
-    sku: str | None = None
+    sku: OptionalText = None
     """The target's own database class (RDS class, Azure Flexible Server SKU, Cloud SQL tier) in
     place of `size`, checked against that target's catalogue. Default: none, `size` decides."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=MODEL_CONFIG)
 class StorageSpec:
-    versioning: bool = True
+    versioning: Flag = True
     """Keep object versions. Default on."""
-    retention_days: int = 30
+    retention_days: Whole = 30
     """Days before noncurrent object versions expire. Default 30."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=MODEL_CONFIG)
 class ObservabilitySpec:
-    log_retention_days: int = 14
+    log_retention_days: Whole = 14
     """Days application logs are kept. Default 14."""
-    alarms: bool = True
+    alarms: Flag = True
     """Create CPU and database alarms. Default on."""
-    cpu_alarm_percent: int = 80
+    cpu_alarm_percent: Whole = 80
     """Average CPU of the compute group that raises the alarm. Default 80."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=MODEL_CONFIG)
 class EnvironmentSpec:
-    network: NetworkSpec
-    compute: ComputeSpec
-    database: DatabaseSpec
-    storage: StorageSpec
-    observability: ObservabilitySpec
-    protect_data: bool = False
+    """The environment sections of the `stageline:` namespace (each absent one takes its
+    defaults; `network` needs its `cidr`)."""
+
+    network: section(NetworkSpec) = Field(default_factory=dict, validate_default=True)
+    compute: section(ComputeSpec) = Field(default_factory=ComputeSpec)
+    database: section(DatabaseSpec) = Field(default_factory=DatabaseSpec)
+    storage: section(StorageSpec) = Field(default_factory=StorageSpec)
+    observability: section(ObservabilitySpec) = Field(default_factory=ObservabilitySpec)
+    protect_data: Flag = False
     """Mark data resources `protect` and `retain_on_delete`. Default off; required in production."""
 
 
@@ -121,90 +139,16 @@ SECTIONS: dict[str, type] = {
 }
 
 
-def camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part.title() for part in rest)
-
-
-T = TypeVar("T")
-
-
-def _check_type(key: str, value: Any, annotation: Any) -> ConfigIssue | None:
-    if get_origin(annotation) is Literal:
-        allowed = get_args(annotation)
-        if value not in allowed:
-            return ConfigIssue(
-                key, value, "not an allowed value", f"use one of {', '.join(allowed)}"
-            )
-        return None
-    if annotation is bool:
-        if not isinstance(value, bool):
-            return ConfigIssue(key, value, "not a boolean", "use true or false")
-        return None
-    if annotation is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            return ConfigIssue(key, value, "not a whole number", "use an integer such as 2")
-        return None
-    if annotation is str and not isinstance(value, str):
-        return ConfigIssue(key, value, "not a string", "quote the value in the stack file")
-    if _is_optional_str(annotation) and value is not None and not isinstance(value, str):
-        return ConfigIssue(key, value, "not a string", "quote the value, or remove the key")
-    return None
-
-
-def _is_optional_str(annotation: Any) -> bool:
-    """`str | None`: the optional per-target overrides (sku, names)."""
-    return get_origin(annotation) in (Union, UnionType) and set(get_args(annotation)) == {
-        str,
-        type(None),
-    }
-
-
 def parse_section(section: str, cls: type[T], raw: Any) -> tuple[T | None, list[ConfigIssue]]:
     """Build one spec section from its config object, reporting unknown keys and bad types."""
-    if raw is None:
-        raw = {}
-    if not isinstance(raw, Mapping):
-        return None, [ConfigIssue(section, raw, "must be an object", f"write {section}: as a map")]
-    hints = get_type_hints(cls)
-    known = {camel(f.name): f for f in fields(cls)}  # type: ignore[arg-type]
-    issues: list[ConfigIssue] = []
-    for key in raw:
-        if key not in known:
-            close = difflib.get_close_matches(str(key), known, n=1)
-            hint = f"did you mean {close[0]}?" if close else f"known keys: {', '.join(known)}"
-            issues.append(ConfigIssue(f"{section}.{key}", raw[key], "unknown key", hint))
-    values: dict[str, Any] = {}
-    for key, f in known.items():
-        if key in raw:
-            issue = _check_type(f"{section}.{key}", raw[key], hints[f.name])
-            if issue:
-                issues.append(issue)
-            else:
-                values[f.name] = raw[key]
-        elif f.default is MISSING:
-            issues.append(
-                ConfigIssue(f"{section}.{key}", None, "is required", f"set {section}.{key}")
-            )
-    if issues:
-        return None, issues
-    return cls(**values), []
+    return validate(cls, {} if raw is None else raw, prefix=section)
 
 
 def parse_spec(raw: Mapping[str, Any]) -> tuple[EnvironmentSpec | None, list[ConfigIssue]]:
-    """`raw` maps section names (`network`, ...) and `protectData` to their config values."""
-    issues: list[ConfigIssue] = []
-    parts: dict[str, Any] = {}
-    for section, cls in SECTIONS.items():
-        part, found = parse_section(section, cls, raw.get(section))
-        parts[section] = part
-        issues += found
-    protect = raw.get("protectData", False)
-    if not isinstance(protect, bool):
-        issues.append(ConfigIssue("protectData", protect, "not a boolean", "use true or false"))
-    if issues:
-        return None, issues
-    return EnvironmentSpec(**parts, protect_data=protect), []
+    """The spec from the `stageline:` namespace: its sections (`network`, ...) and
+    `protectData`; the namespace's other keys are not the spec's."""
+    own = set(aliases(EnvironmentSpec))
+    return validate(EnvironmentSpec, {k: v for k, v in raw.items() if k in own})
 
 
 # --- validation: pure functions, each returns every issue it finds -------------------------

@@ -15,9 +15,10 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, get_args
+from typing import Any
 
 from components.errors import ConfigIssue, raise_if_any
+from components.model import aliases, read_leniently, validate
 from components.spec import (
     TIERS,
     EnvironmentSpec,
@@ -28,47 +29,30 @@ from components.spec import (
 )
 from components.targets import TARGET_NAMES, is_target, target_of, validate_for_target
 from stageline import PROJECT
+from stageline.model import (
+    NAMESPACE_KEYS,
+    TARGET_SECTIONS,
+    TEXT_KEYS,
+    DisasterRecovery,
+    Namespace,
+    ReleasePin,
+    StageKeys,
+    TargetSections,
+    target_section,
+)
 
-DrMode = Literal["pilot-light", "warm-standby"]
 STAGE_NAME = re.compile(r"[a-z][a-z0-9-]{0,39}")
 ENTRY_TIERS = ("ephemeral", "development")
 """Tiers that may run a pinned release without an upstream: where releases enter."""
 
-SCALAR_KEYS = ("stage", "tier", "target", "region", "promotesFrom")
-OBJECT_KEYS = (
-    "routableWith",
-    "disasterRecovery",
-    "release",
-    "network",
-    "compute",
-    "database",
-    "storage",
-    "observability",
-    "protectData",
-    *TARGET_NAMES,  # each target's own section, e.g. `stageline:<target>: {...}`
-)
 SECRET_KEYS = ("dbPassword",)
-KNOWN_KEYS = SCALAR_KEYS + OBJECT_KEYS + SECRET_KEYS
+KNOWN_KEYS = NAMESPACE_KEYS
+OBJECT_KEYS = tuple(k for k in KNOWN_KEYS if k not in TEXT_KEYS + SECRET_KEYS)
+"""Keys the engine hands over as JSON: objects, lists, booleans and numbers."""
 ENGINE_NAMESPACE = "pulumi"
 """The engine's own keys (`pulumi:template`, ...), which no provider SDK declares."""
 CLOSE_MATCH = 0.8
 """difflib ratio above which an unknown provider key is taken for a typo of a known one."""
-
-
-@dataclass(frozen=True)
-class ReleasePin:
-    """A release fixed in config: the entry stage's build, or a rollback/hotfix pin."""
-
-    app_version: str
-    artifact: str
-    template_revision: str | None = None
-    """Defaults to the revision of the template being run."""
-
-
-@dataclass(frozen=True)
-class DisasterRecovery:
-    mode: DrMode
-    """`pilot-light` keeps compute at zero until failover; `warm-standby` runs the minimum."""
 
 
 @dataclass(frozen=True)
@@ -87,71 +71,6 @@ class StageConfig:
     has_db_password: bool = False
     target_settings: dict[str, Any] = field(default_factory=dict)
     """The stage's target's own section (`stageline:<target>`) as written; empty if absent."""
-
-
-def _string(values: Mapping[str, Any], key: str, issues: list[ConfigIssue]) -> str | None:
-    value = values.get(key)
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        issues.append(ConfigIssue(key, value, "not a string", f"set {key} to a plain name"))
-        return None
-    return value
-
-
-def _parse_release(raw: Any, issues: list[ConfigIssue]) -> ReleasePin | None:
-    if raw is None:
-        return None
-    if not isinstance(raw, Mapping) or not raw.get("appVersion") or not raw.get("artifact"):
-        issues.append(
-            ConfigIssue(
-                "release",
-                raw,
-                "a pinned release needs appVersion and artifact",
-                "set release: {appVersion: 1.2.3, artifact: registry/app:1.2.3}",
-            )
-        )
-        return None
-    unknown = set(raw) - {"appVersion", "artifact", "templateRevision"}
-    if unknown:
-        issues.append(
-            ConfigIssue(
-                "release",
-                raw,
-                f"unknown keys {', '.join(sorted(unknown))}",
-                "use appVersion, artifact and optionally templateRevision",
-            )
-        )
-    revision = raw.get("templateRevision")
-    return ReleasePin(
-        str(raw["appVersion"]), str(raw["artifact"]), str(revision) if revision else None
-    )
-
-
-def _parse_dr(raw: Any, issues: list[ConfigIssue]) -> DisasterRecovery | None:
-    if raw is None:
-        return None
-    modes = get_args(DrMode)
-    mode = raw.get("mode") if isinstance(raw, Mapping) else None
-    if mode not in modes:
-        issues.append(
-            ConfigIssue(
-                "disasterRecovery.mode", mode, "unknown DR mode", f"use one of {', '.join(modes)}"
-            )
-        )
-        return None
-    return DisasterRecovery(mode)
-
-
-def _parse_routable(raw: Any, issues: list[ConfigIssue]) -> tuple[str, ...]:
-    if raw is None:
-        return ()
-    if not isinstance(raw, list) or not all(isinstance(s, str) for s in raw):
-        issues.append(
-            ConfigIssue("routableWith", raw, "not a list of stage names", "write [prod, staging]")
-        )
-        return ()
-    return tuple(raw)
 
 
 def decode_engine_values(raw: Mapping[str, str]) -> tuple[dict[str, Any], list[ConfigIssue]]:
@@ -179,26 +98,28 @@ def decode_engine_values(raw: Mapping[str, str]) -> tuple[dict[str, Any], list[C
     return values, issues
 
 
+def unknown_key_issue(
+    key: str, value: Any, secret_keys: frozenset[str] | set[str] = frozenset()
+) -> ConfigIssue:
+    """A `stageline:` key the model does not know: a silently ignored typo could drop data
+    protection (`protectDat`) or a whole section (`netwrok`)."""
+    close = difflib.get_close_matches(str(key), KNOWN_KEYS, n=1)
+    hint = f"did you mean {PROJECT}:{close[0]}? " if close else ""
+    return ConfigIssue(
+        str(key),
+        "(secret, not shown)" if key in secret_keys else value,
+        "unknown key, ignored by stageline",
+        f"{hint}rename or remove it; known keys: {', '.join(KNOWN_KEYS)}",
+    )
+
+
 def unknown_key_issues(
     values: Mapping[str, Any], secret_keys: frozenset[str] | set[str] = frozenset()
 ) -> list[ConfigIssue]:
-    """Every `stageline:` key the schema does not know: a silently ignored typo could drop data
-    protection (`protectDat`) or a whole section (`netwrok`)."""
-    issues: list[ConfigIssue] = []
-    for key in values:
-        if key in KNOWN_KEYS:
-            continue
-        close = difflib.get_close_matches(str(key), KNOWN_KEYS, n=1)
-        hint = f"did you mean {PROJECT}:{close[0]}? " if close else ""
-        issues.append(
-            ConfigIssue(
-                str(key),
-                "(secret, not shown)" if key in secret_keys else values[key],
-                "unknown key, ignored by stageline",
-                f"{hint}rename or remove it; known keys: {', '.join(KNOWN_KEYS)}",
-            )
-        )
-    return issues
+    """Every key of `values` the model does not know."""
+    return [
+        unknown_key_issue(key, values[key], secret_keys) for key in values if key not in KNOWN_KEYS
+    ]
 
 
 @functools.cache
@@ -274,9 +195,21 @@ def parse_stage_config(
 ) -> StageConfig:
     """Validate one stack's config. `values` are decoded (see decode_engine_values); `other`
     holds the keys of every other namespace with their prefix (`<provider>:region`)."""
-    issues = unknown_key_issues(values, secret_keys) + provider_key_issues(other or {})
+    model, found = validate(
+        Namespace, values, unknown_at_root=lambda k, v: unknown_key_issue(k, v, secret_keys)
+    )
+    spec_keys = set(aliases(EnvironmentSpec))
+    spec_issues = [i for i in found if i.key.split(".")[0] in spec_keys]
+    issues = [i for i in found if i not in spec_issues]
+    unknown = [i for i in issues if i.key in values and i.key not in KNOWN_KEYS]
+    issues = unknown + provider_key_issues(other or {}) + issues[len(unknown) :]
 
-    stage = _string(values, "stage", issues)
+    # Where the namespace does not validate, its cross-field rules still run on what does.
+    keys: StageKeys = model or read_leniently(StageKeys, values) or StageKeys()
+    sections = model or read_leniently(TargetSections, values)
+    spec = model.spec if model else parse_spec(values)[0]
+
+    stage = keys.stage
     if stage is None or not STAGE_NAME.fullmatch(stage):
         issues.append(
             ConfigIssue("stage", stage, "missing or not a stage name", "set stage: to e.g. qa")
@@ -290,11 +223,10 @@ def parse_stage_config(
                 f"name the stack {stage} or {stage}-<id>, or fix stage",
             )
         )
-    tier = _string(values, "tier", issues) or "development"
+    tier = keys.tier_name
     if tier not in TIERS:
         issues.append(ConfigIssue("tier", tier, "unknown tier", f"use one of {', '.join(TIERS)}"))
-    target = _string(values, "target", issues)
-    region = _string(values, "region", issues)
+    target, region = keys.target, keys.region
     if target is None:
         issues.append(
             ConfigIssue(
@@ -308,11 +240,7 @@ def parse_stage_config(
     else:
         issues += validate_target_region(target, region)
 
-    promotes_from = _string(values, "promotesFrom", issues)
-    routable = _parse_routable(values.get("routableWith"), issues)
-    dr = _parse_dr(values.get("disasterRecovery"), issues)
-    pin = _parse_release(values.get("release"), issues)
-
+    promotes_from, dr, pin = keys.promotes_from, keys.disaster_recovery, keys.release
     if promotes_from is not None and promotes_from == stage:
         issues.append(
             ConfigIssue(
@@ -351,8 +279,8 @@ def parse_stage_config(
                 )
             )
 
-    has_password = "dbPassword" in values
-    if has_password and "dbPassword" not in secret_keys:
+    has_password = SECRET_KEYS[0] in values
+    if has_password and SECRET_KEYS[0] not in secret_keys:
         issues.append(
             ConfigIssue(
                 "dbPassword",
@@ -364,21 +292,21 @@ def parse_stage_config(
         )
 
     # Each target reads its own section; another target's section would be ignored.
-    target_settings = values.get(target) if target is not None and is_target(target) else None
+    target_settings = target_section(sections, target) if target else None
     if target is not None and is_target(target):
         issues += target_of(target).parse_settings(target_settings)[1]
-    for other in TARGET_NAMES:
-        if other != target and values.get(other) is not None:
+    for name in TARGET_SECTIONS:
+        written = target_section(sections, name)
+        if name != target and written is not None:
             issues.append(
                 ConfigIssue(
-                    other,
-                    values[other],
-                    f"only applies to target {other}, not {target}",
-                    f"remove the {other} section or set target: {other}",
+                    name,
+                    written,
+                    f"only applies to target {name}, not {target}",
+                    f"remove the {name} section or set target: {name}",
                 )
             )
 
-    spec, spec_issues = parse_spec(values)
     issues += spec_issues
     if spec is not None and target is not None and is_target(target) and region:
         issues += validate_spec(spec, target, region, tier)
@@ -394,7 +322,7 @@ def parse_stage_config(
         region=region,
         spec=spec,
         promotes_from=promotes_from,
-        routable_with=routable,
+        routable_with=keys.routable_with,
         disaster_recovery=dr,
         release_pin=pin,
         has_db_password=has_password,

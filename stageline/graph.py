@@ -1,7 +1,7 @@
 """The stage graph, drawn from every `stacks/Pulumi.<stack>.yaml`.
 
-Only the keys that relate stages are read here (stage, target, region, upstream, network CIDR,
-routability, DR), so one stage's bad sizes never block another's deploy; each stage's own
+Only the keys that relate stages are read here (the config model's StageKeys and the network
+CIDR), and leniently, so one stage's bad sizes never block another's deploy; each stage's own
 values are validated in full by `stageline.config` when it runs.
 """
 
@@ -14,7 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from components.errors import ConfigIssue, raise_if_any
+from components.model import read_leniently
+from components.spec import NetworkSpec
 from stageline.config import StageConfig
+from stageline.model import DEFAULT_TIER, stage_keys
 from stageline.stack_files import StackFile, list_stack_files
 
 
@@ -25,25 +28,26 @@ class StageNode:
     target: str
     region: str
     cidr: str | None
-    tier: str = "development"
+    tier: str = DEFAULT_TIER
     promotes_from: str | None = None
     routable_with: tuple[str, ...] = ()
     is_dr: bool = False
 
 
 def node_from_file(stack: StackFile) -> StageNode:
-    values = stack.values
-    network = values.get("network")
-    routable = values.get("routableWith")
+    """The stage's keys read through the config model, each bad one taking its default: the
+    stage's own validation reports it, and it must not hide the rest of the graph."""
+    keys = stage_keys(stack.values)
+    network = read_leniently(NetworkSpec, stack.values.get("network"))
     return StageNode(
         name=stack.name,
-        target=str(values.get("target", "")),
-        region=str(values.get("region", "")),
-        cidr=network.get("cidr") if isinstance(network, Mapping) else None,
-        tier=str(values.get("tier", "development")),
-        promotes_from=values.get("promotesFrom") or None,
-        routable_with=tuple(routable) if isinstance(routable, list) else (),
-        is_dr=values.get("disasterRecovery") is not None,
+        target=keys.target or "",
+        region=keys.region or "",
+        cidr=network.cidr if network else None,
+        tier=keys.tier_name,
+        promotes_from=keys.promotes_from,
+        routable_with=keys.routable_with,
+        is_dr=keys.disaster_recovery is not None,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from stageline.cli.context import CliContext, engine_errors
+from stageline.model import protects_data
 from stageline.progress import Progress, format_changes
 from stageline.stack_files import StackFile
 from stageline.workspace import StageNotFoundError, remove_ephemeral_file
@@ -12,7 +13,7 @@ from stageline.workspace import StageNotFoundError, remove_ephemeral_file
 
 def is_protected(stack: StackFile) -> bool:
     """A stage whose data must survive a careless destroy: production tier or protectData."""
-    return stack.values.get("protectData") is True or stack.values.get("tier") == "production"
+    return protects_data(stack.values)
 
 
 @click.command()

@@ -6,6 +6,7 @@ import click
 
 from stageline.cli.context import CliContext, engine_errors
 from stageline.cli.up import release_of, run_up
+from stageline.model import stage_keys
 
 
 def describe(release: dict[str, str] | None) -> str:
@@ -21,13 +22,13 @@ def describe(release: dict[str, str] | None) -> str:
 @click.pass_obj
 def promote(obj: CliContext, stage: str, yes: bool) -> None:
     """Move the release STAGE's upstream verified into STAGE."""
-    values = obj.project.stack_file(stage).values
-    upstream = values.get("promotesFrom")
+    keys = stage_keys(obj.project.stack_file(stage).values)
+    upstream = keys.promotes_from
     if not upstream:
         raise click.ClickException(f"stage {stage!r} has no promotesFrom: nothing to promote from")
-    if values.get("release"):
+    if keys.release:
         raise click.ClickException(
-            f"stage {stage!r} pins release {values['release'].get('appVersion')!r} in config, so a "
+            f"stage {stage!r} pins release {keys.release.app_version!r} in config, so a "
             f"promotion would not move it. Remove stageline:release from "
             f"stacks/Pulumi.{stage}.yaml to deploy what {upstream!r} verified."
         )
