@@ -4,21 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic.dataclasses import dataclass
+
 from components.azure.naming import STORAGE_ACCOUNT_NAME
 from components.errors import ConfigIssue
-from components.sections import Section, parse_section
+from components.model import MODEL_CONFIG, OptionalText, validate
 
 SECTION = "azure"
 
 
-class AzureSettings(Section):
-    storage_account_name: str | None = None
+@dataclass(frozen=True, config=MODEL_CONFIG)
+class AzureSettings:
+    storage_account_name: OptionalText = None
     """The storage account name, 3 to 24 lowercase letters and digits, unique across Azure.
     Default: derived from the stack name with a random suffix."""
 
 
 def parse_settings(raw: Any) -> tuple[AzureSettings | None, list[ConfigIssue]]:
-    settings, issues = parse_section(SECTION, AzureSettings, raw)
+    settings, issues = validate(AzureSettings, {} if raw is None else raw, prefix=SECTION)
     if settings is None:
         return None, issues
     account = settings.storage_account_name

@@ -4,22 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic.dataclasses import dataclass
+
 from components.errors import ConfigIssue
 from components.gcp.naming import is_rfc1035
-from components.sections import Section, parse_section
+from components.model import MODEL_CONFIG, OptionalText, validate
 
 SECTION = "gcp"
 
 
-class GcpSettings(Section):
-    database_instance_name: str | None = None
+@dataclass(frozen=True, config=MODEL_CONFIG)
+class GcpSettings:
+    database_instance_name: OptionalText = None
     """The Cloud SQL instance name (RFC 1035, at most 63 characters). Cloud SQL keeps a
     deleted instance's name for up to a week, so a re-created stage may need a new one.
     Default: derived from the stack name with a random suffix."""
 
 
 def parse_settings(raw: Any) -> tuple[GcpSettings | None, list[ConfigIssue]]:
-    settings, issues = parse_section(SECTION, GcpSettings, raw)
+    settings, issues = validate(GcpSettings, {} if raw is None else raw, prefix=SECTION)
     if settings is None:
         return None, issues
     instance = settings.database_instance_name

@@ -3,36 +3,51 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any, Literal
 from urllib.parse import parse_qs, urlparse
 
+from pydantic.dataclasses import dataclass
+
 from components.errors import ConfigIssue
+from components.model import MODEL_CONFIG, Says, Text, Whole, read_leniently, validate
 
 SECTION = "libvirt"
 URI_SCHEMES = ("qemu", "qemu+ssh")
 SSH_SCHEMES = ("qemu+ssh",)
 DOMAIN_TYPES = ("auto", "kvm", "qemu")
+URI_FIX = "use qemu:///system, or qemu+ssh://user@host/system?keyfile=...&known_hosts=..."
+
+# A wrong type reads like the rule the field breaks, as the semantic checks below word it.
+Uri = Annotated[Text, Says(whole=("not a QEMU libvirt URI", URI_FIX))]
+BaseImage = Annotated[Text, Says(whole=("is required", "set the path of a qcow2 base image"))]
+PoolPath = Annotated[Text, Says(whole=("not an absolute path", "use e.g. /var/lib/libvirt/images"))]
+DomainType = Annotated[
+    Literal["auto", "kvm", "qemu"],
+    Says(whole=("unknown domain type", f"use one of {', '.join(DOMAIN_TYPES)}")),
+]
+SshKey = Annotated[
+    Text, Says(whole=("not an OpenSSH public key", "paste a line of id_ed25519.pub"))
+]
+PositiveGb = Annotated[Whole, Says(whole=("must be a positive whole number", "use e.g. 10"))]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=MODEL_CONFIG)
 class LibvirtSettings:
-    uri: str = "qemu:///system"
+    uri: Uri = "qemu:///system"
     """libvirt connection. Default `qemu:///system` (local). Remotely
     `qemu+ssh://user@host/system?keyfile=...&known_hosts=...`: libvirt runs `ssh`, which checks
     the host key against the ssh configuration; stageline's own host steps check it against
     the URI's known_hosts file. (libvirt 9's libssh transport hangs on large replies, such as
     host capabilities, so qemu+libssh is not offered.)"""
-    base_image: str = ""
+    base_image: BaseImage = ""
     """Path, on the machine running stageline, of the qcow2 base image uploaded to the site. Required."""  # noqa: E501
-    pool_path: str = "/var/lib/libvirt/images"
+    pool_path: PoolPath = "/var/lib/libvirt/images"
     """Existing folder on the KVM host under which the stage's pool folder is made. Default libvirt's."""  # noqa: E501
-    domain_type: str = "auto"
+    domain_type: DomainType = "auto"
     """`kvm`, `qemu` (software emulation), or `auto`: kvm where the host offers it. Default auto."""
-    ssh_public_key: str = ""
+    ssh_public_key: SshKey = ""
     """Public key authorised for the `stageline` user on every VM. Default none."""
-    storage_gb: int = 10
+    storage_gb: PositiveGb = 10
     """Size of the stage's object-store volume in GiB. Default 10."""
 
     @property
@@ -56,44 +71,25 @@ class LibvirtSettings:
         return values[0] if values else None
 
 
-_FIELDS = {
-    "uri": "uri",
-    "baseImage": "base_image",
-    "poolPath": "pool_path",
-    "domainType": "domain_type",
-    "sshPublicKey": "ssh_public_key",
-    "storageGb": "storage_gb",
-}
-
-
 def parse_settings(raw: Any) -> tuple[LibvirtSettings | None, list[ConfigIssue]]:
-    if raw is None:
-        raw = {}
-    if not isinstance(raw, Mapping):
-        return None, [ConfigIssue(SECTION, raw, "must be an object", "write libvirt: as a map")]
-    issues = [
-        ConfigIssue(f"{SECTION}.{k}", v, "unknown key", f"known keys: {', '.join(_FIELDS)}")
-        for k, v in raw.items()
-        if k not in _FIELDS
-    ]
-    values = {_FIELDS[k]: v for k, v in raw.items() if k in _FIELDS}
-    settings = LibvirtSettings(**values)
-    issues += validate_settings(settings)
+    settings, issues = validate(LibvirtSettings, {} if raw is None else raw, prefix=SECTION)
+    if settings is None:
+        # Every problem at once: the keys that did parse still get their rules checked.
+        lenient = read_leniently(LibvirtSettings, raw)
+        reported = {i.key for i in issues}
+        issues += (
+            [i for i in validate_settings(lenient) if i.key not in reported] if lenient else []
+        )
+        return None, issues
+    issues = validate_settings(settings)
     return (settings if not issues else None), issues
 
 
 def validate_settings(s: LibvirtSettings) -> list[ConfigIssue]:
     issues: list[ConfigIssue] = []
-    uri = urlparse(s.uri) if isinstance(s.uri, str) else None
-    if uri is None or uri.scheme not in URI_SCHEMES or uri.path not in ("/system", "/session"):
-        issues.append(
-            ConfigIssue(
-                f"{SECTION}.uri",
-                s.uri,
-                "not a QEMU libvirt URI",
-                "use qemu:///system, or qemu+ssh://user@host/system?keyfile=...&known_hosts=...",
-            )
-        )
+    uri = urlparse(s.uri)
+    if uri.scheme not in URI_SCHEMES or uri.path not in ("/system", "/session"):
+        issues.append(ConfigIssue(f"{SECTION}.uri", s.uri, "not a QEMU libvirt URI", URI_FIX))
     elif uri.scheme in SSH_SCHEMES:
         if not uri.hostname:
             issues.append(
@@ -110,7 +106,7 @@ def validate_settings(s: LibvirtSettings) -> list[ConfigIssue]:
                     "append &known_hosts=/path/to/known_hosts with the host's key",
                 )
             )
-    if not isinstance(s.base_image, str) or not s.base_image:
+    if not s.base_image:
         issues.append(
             ConfigIssue(
                 f"{SECTION}.baseImage",
@@ -119,7 +115,7 @@ def validate_settings(s: LibvirtSettings) -> list[ConfigIssue]:
                 "set the path of a qcow2 base image",
             )
         )
-    if not isinstance(s.pool_path, str) or not s.pool_path.startswith("/"):
+    if not s.pool_path.startswith("/"):
         issues.append(
             ConfigIssue(
                 f"{SECTION}.poolPath",
@@ -128,17 +124,8 @@ def validate_settings(s: LibvirtSettings) -> list[ConfigIssue]:
                 "use e.g. /var/lib/libvirt/images",
             )
         )
-    if s.domain_type not in DOMAIN_TYPES:
-        issues.append(
-            ConfigIssue(
-                f"{SECTION}.domainType",
-                s.domain_type,
-                "unknown domain type",
-                f"use one of {', '.join(DOMAIN_TYPES)}",
-            )
-        )
     if s.ssh_public_key and not re.match(
-        r"^(ssh-(ed25519|rsa)|ecdsa-sha2-\S+) \S+", str(s.ssh_public_key)
+        r"^(ssh-(ed25519|rsa)|ecdsa-sha2-\S+) \S+", s.ssh_public_key
     ):
         issues.append(
             ConfigIssue(
@@ -148,7 +135,7 @@ def validate_settings(s: LibvirtSettings) -> list[ConfigIssue]:
                 "paste a line of id_ed25519.pub",
             )
         )
-    if isinstance(s.storage_gb, bool) or not isinstance(s.storage_gb, int) or s.storage_gb <= 0:
+    if s.storage_gb <= 0:
         issues.append(
             ConfigIssue(
                 f"{SECTION}.storageGb",

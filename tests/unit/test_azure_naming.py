@@ -164,7 +164,7 @@ def test_azure_settings(section: object, keys: set[str]) -> None:
 
 def test_a_misspelt_azure_setting_suggests_the_known_one() -> None:
     (issue,) = parse_settings({"storageAcountName": "acmeshop01"})[1]
-    assert "did you mean azure.storageAccountName?" in issue.fix, issue.render()
+    assert "did you mean storageAccountName?" in issue.fix, issue.render()
 
 
 def test_the_longest_allowed_stack_name_fits_every_azure_name(stacks_copy: Path) -> None:
