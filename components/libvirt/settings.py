@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import re
 from typing import Annotated, Any, Literal
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import urlparse
 
 from pydantic.dataclasses import dataclass
 
 from components.errors import ConfigIssue
+from components.libvirt.uri import SSH_SCHEMES, SiteUri
 from components.model import MODEL_CONFIG, Says, Text, Whole, read_leniently, validate
 
 SECTION = "libvirt"
 URI_SCHEMES = ("qemu", "qemu+ssh")
-SSH_SCHEMES = ("qemu+ssh",)
 DOMAIN_TYPES = ("auto", "kvm", "qemu")
 URI_FIX = "use qemu:///system, or qemu+ssh://user@host/system?keyfile=...&known_hosts=..."
 
@@ -51,24 +51,8 @@ class LibvirtSettings:
     """Size of the stage's object-store volume in GiB. Default 10."""
 
     @property
-    def is_remote(self) -> bool:
-        return urlparse(self.uri).scheme in SSH_SCHEMES
-
-    @property
-    def ssh_host(self) -> str:
-        return urlparse(self.uri).hostname or ""
-
-    @property
-    def ssh_user(self) -> str:
-        return urlparse(self.uri).username or "root"
-
-    @property
-    def ssh_port(self) -> int:
-        return urlparse(self.uri).port or 22
-
-    def query(self, key: str) -> str | None:
-        values = parse_qs(urlparse(self.uri).query).get(key)
-        return values[0] if values else None
+    def site_uri(self) -> SiteUri:
+        return SiteUri(self.uri)
 
 
 def parse_settings(raw: Any) -> tuple[LibvirtSettings | None, list[ConfigIssue]]:
@@ -97,7 +81,7 @@ def validate_settings(s: LibvirtSettings) -> list[ConfigIssue]:
                     f"{SECTION}.uri", s.uri, "names no host", "write qemu+ssh://user@host/system"
                 )
             )
-        if not s.query("known_hosts"):
+        if not s.site_uri.query("known_hosts"):
             issues.append(
                 ConfigIssue(
                     f"{SECTION}.uri",

@@ -63,7 +63,8 @@ def test_settings_validation(edits: dict[str, Any], key: str, fragment: str) -> 
 def test_good_settings_parse() -> None:
     settings, issues = parse_settings(GOOD)
     assert not issues and settings is not None
-    assert settings.is_remote and settings.ssh_host == "kvm01" and settings.query("keyfile") == "/k"
+    site = settings.site_uri
+    assert site.is_remote and site.ssh_host == "kvm01" and site.query("keyfile") == "/k"
 
 
 def test_network_xml_carries_the_stage_cidr() -> None:

@@ -13,7 +13,7 @@ from typing import Any
 import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, ResourceProvider
 
-from components.libvirt.settings import LibvirtSettings
+from components.libvirt.uri import SiteUri
 
 TIMEOUT_S = 60
 
@@ -23,7 +23,7 @@ class HostCommandError(RuntimeError):
 
 
 def run_on_host(uri: str, command: str) -> str:
-    settings = LibvirtSettings(uri=uri)
+    settings = SiteUri(uri)
     if not settings.is_remote:
         proc = subprocess.run(
             ["/bin/sh", "-c", command], capture_output=True, text=True, timeout=TIMEOUT_S
