@@ -8,9 +8,7 @@ each naming the key, the value and the fix. Nothing in this module touches Pulum
 
 from __future__ import annotations
 
-import difflib
 import ipaddress
-import re
 from collections.abc import Mapping
 from typing import Any, Literal, TypeVar, get_args
 
@@ -29,7 +27,8 @@ from components.model import (
     validate,
 )
 from components.model import camel as camel  # the stack-file key of a field, for callers
-from components.regions import TARGETS, ZONES, known_regions, zone_count, zones_of
+from components.regions import TARGETS, zone_count
+from components.targets import target_of
 
 T = TypeVar("T")
 
@@ -157,26 +156,7 @@ def parse_spec(raw: Mapping[str, Any]) -> tuple[EnvironmentSpec | None, list[Con
 def validate_target_region(target: str, region: str) -> list[ConfigIssue]:
     if target not in TARGETS:
         return [ConfigIssue("target", target, "unknown target", f"use one of {', '.join(TARGETS)}")]
-    if target == "libvirt":
-        if not re.fullmatch(r"[a-z][a-z0-9-]{0,30}", region or ""):
-            return [
-                ConfigIssue(
-                    "region", region, "not a valid site name", "use lowercase letters, digits, -"
-                )
-            ]
-        return []
-    if region not in ZONES[target]:
-        close = difflib.get_close_matches(str(region), known_regions(target), n=1)
-        hint = f"did you mean {close[0]}? " if close else ""
-        return [
-            ConfigIssue(
-                "region",
-                region,
-                f"not a {target} region stageline knows",
-                f"{hint}use one of {', '.join(known_regions(target))}",
-            )
-        ]
-    return []
+    return target_of(target).places.validate(region)
 
 
 def parse_private_cidr(
@@ -210,21 +190,20 @@ def validate_network(net: NetworkSpec, target: str, region: str) -> list[ConfigI
                 "use a /16 to /24 network",
             )
         )
+    limit = target_of(target).places.zone_limit(region) if target in TARGETS else None
     if net.zone_count < 1:
         issues.append(
             ConfigIssue("network.zoneCount", net.zone_count, "must be at least 1", "set 1 or more")
         )
-    elif target in ZONES and region in ZONES[target]:
-        available = len(zones_of(target, region))
-        if net.zone_count > available:
-            issues.append(
-                ConfigIssue(
-                    "network.zoneCount",
-                    net.zone_count,
-                    f"{region} has only {available} zones",
-                    f"use at most {available}",
-                )
+    elif limit is not None and net.zone_count > limit:
+        issues.append(
+            ConfigIssue(
+                "network.zoneCount",
+                net.zone_count,
+                f"{region} has only {limit} zones",
+                f"use at most {limit}",
             )
+        )
     return issues
 
 

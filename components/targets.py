@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from components.errors import ConfigIssue
     from components.kit import KitBuilder
+    from components.places import Places
     from components.spec import EnvironmentSpec
 
 
@@ -87,6 +88,8 @@ class Target:
     name: str
     kit: Callable[[], KitBuilder]
     """Imports the target's kit (and so its provider SDK) and returns its builder."""
+    places: Places
+    """Its regions and their zones, or its named sites."""
     sdk: tuple[str, ...] = ()
     """Top-level packages of the provider SDKs the kit needs; only their absence gets the
     "install its SDK" message, any other import error is a bug and propagates."""

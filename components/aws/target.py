@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from components.aws.regions import REGIONS
 from components.aws.rules import validate
 from components.database import POSTGRES_PORT
 from components.targets import Target
@@ -38,4 +39,6 @@ def mock_state(typ: str, name: str, inputs: Mapping[str, Any]) -> Mapping[str, A
     return computed(name) if computed else {}
 
 
-TARGET = Target(name="aws", kit=_kit, sdk=("pulumi_aws",), rules=validate, mock_state=mock_state)
+TARGET = Target(
+    name="aws", kit=_kit, places=REGIONS, sdk=("pulumi_aws",), rules=validate, mock_state=mock_state
+)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from components.azure.regions import REGIONS
 from components.azure.rules import validate
 from components.azure.settings import parse_settings
 from components.targets import Target
@@ -49,6 +50,7 @@ def mock_state(typ: str, name: str, inputs: Mapping[str, Any]) -> Mapping[str, A
 TARGET = Target(
     name="azure",
     kit=_kit,
+    places=REGIONS,
     sdk=("pulumi_azure_native",),
     settings=parse_settings,
     rules=validate,

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from components.gcp.regions import REGIONS
 from components.gcp.rules import validate
 from components.gcp.settings import parse_settings
 from components.targets import Target
@@ -55,6 +56,7 @@ def mock_state(typ: str, name: str, inputs: Mapping[str, Any]) -> Mapping[str, A
 TARGET = Target(
     name="gcp",
     kit=_kit,
+    places=REGIONS,
     sdk=("pulumi_gcp",),
     settings=parse_settings,
     rules=validate,

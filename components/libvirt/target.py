@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from components.libvirt.rules import validate
 from components.libvirt.settings import LibvirtSettings, parse_settings
+from components.places import Sites
 from components.targets import Target
 
 if TYPE_CHECKING:
@@ -47,6 +48,7 @@ def mock_state(typ: str, name: str, inputs: Mapping[str, Any]) -> Mapping[str, A
 TARGET = Target(
     name="libvirt",
     kit=_kit,
+    places=Sites(),
     sdk=("libvirt", "paramiko"),
     settings=parse_settings,
     rules=validate,

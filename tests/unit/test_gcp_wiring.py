@@ -29,7 +29,7 @@ from components.gcp.database import GcpDatabase
 from components.gcp.machines import boot_disk_type, boot_image
 from components.gcp.network import GcpNetwork
 from components.gcp.observability import GcpObservability
-from components.regions import ZONES
+from components.gcp.regions import REGIONS
 from stageline.plan.mocks import PlanMocks
 from tests.unit.args import compute_args, database_args, network_args, observability_args
 
@@ -299,7 +299,7 @@ def test_no_nat_means_no_egress_to_wait_for(monitor: WiringMonitor) -> None:
 def test_surge_covers_every_zone_a_regional_group_spans() -> None:
     """A regional group spans all of its region's zones, and GCP refuses a fixed surge that is
     neither 0 nor at least that many (us-central1 has 4)."""
-    most = max(len(zones) for zones in ZONES["gcp"].values())
+    most = max(len(zones) for zones in REGIONS.zones_by_region.values())
     assert most <= MAX_SURGE
 
 

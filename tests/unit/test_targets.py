@@ -11,6 +11,7 @@ from pathlib import Path
 import pulumi
 import pytest
 
+from components.places import Sites
 from components.targets import (
     REGISTRY,
     Registration,
@@ -49,7 +50,9 @@ def test_a_broken_import_inside_a_target_is_reported_not_swallowed(
 
 
 def _target_with_kit(missing: str, sdk: tuple[str, ...]) -> Target:
-    return Target(name="fake", kit=lambda: importlib.import_module(missing).build, sdk=sdk)
+    return Target(
+        name="fake", kit=lambda: importlib.import_module(missing).build, places=Sites(), sdk=sdk
+    )
 
 
 def test_only_a_missing_provider_sdk_gets_the_install_message() -> None:
