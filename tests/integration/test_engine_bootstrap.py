@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from stageline.engine import EngineNotAvailableError, InstallReport, engine_env, install
-from stageline.engine.bootstrap import CACHE_ENV, OFFLINE_ENV, pinned_version
+from stageline.engine.gobuild import CACHE_ENV
+from stageline.engine.gomod import pinned_version
+from stageline.engine.probe import OFFLINE_ENV
 
 
 @pytest.fixture(scope="module")
