@@ -16,7 +16,7 @@ from stageline.backend import Backend
 from stageline.cli import recover as recover_module
 from stageline.cli.context import CliContext
 from stageline.cli.main import cli
-from stageline.engine.install import _download_key
+from stageline.engine.installer import _download_key
 from stageline.engine.layout import HOME_ENV, Layout
 from stageline.workspace import Engine, Project
 
