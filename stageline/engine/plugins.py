@@ -1,4 +1,4 @@
-"""Provider plugins: the exact versions the installed SDKs need, and whether they can be fetched.
+"""Provider plugins: the exact versions the installed SDKs need, installed where they can be.
 
 A cloud stage needs its provider's plugin (``pulumi-resource-aws`` at the version that the
 installed ``pulumi_aws`` was generated for). Where the download site answers,
