@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-BOOTSTRAP = [sys.executable, "-m", "stageline.engine.bootstrap"]
+BOOTSTRAP = [sys.executable, "-m", "stageline.cli.main", "engine", "install"]
 
 
 def timed(argv: list[str], env: dict[str, str]) -> float:

@@ -1,5 +1,5 @@
 // Wrapper module that pins the offline build of the Pulumi engine (see
-// stageline/engine/bootstrap.py). pkg/v3 and sdk/v3 are held at ONE release.
+// stageline/engine/gobuild.py). pkg/v3 and sdk/v3 are held at ONE release.
 module stageline.dev/engine
 
 go 1.26.6
@@ -9,8 +9,8 @@ go 1.26.6
 //     tags, and the module proxy refuses its list, branch and commit queries
 //     (403), so no pseudo-version of the v3.274.1 commit can be named.
 // Not built, for the same refusals:
-//   github.com/pulumi/pulumi-command/provider has no provider/ tags.
-// The bootstrap builds each as soon as a go.mod here requires it.
+//   github.com/pulumi/pulumi-command/provider has no provider/ tags (the libvirt
+//     target's resources are Python dynamic providers instead).
 require (
 	github.com/pulumi/pulumi/pkg/v3 v3.274.1
 	github.com/pulumi/pulumi/sdk/v3 v3.274.1

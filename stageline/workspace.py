@@ -104,6 +104,11 @@ class Engine:
     env: dict[str, str]
 
 
+def stage_env(engine: Engine, backend: Backend) -> dict[str, str]:
+    """The variables every engine run adds to the process environment: engine, then backend."""
+    return {**engine.env, **backend.env()}
+
+
 def stack_in_state(backend: Backend, stage: str) -> bool:
     """Whether the backend surely holds the stage's stack; False when it cannot tell.
 
@@ -131,7 +136,7 @@ def open_stack(
         work_dir=str(project.root),
         program=project.program(),
         pulumi_command=engine.command,
-        env_vars={**engine.env, **backend.env()},
+        env_vars=stage_env(engine, backend),
         secrets_provider="passphrase" if backend.passphrase is not None else None,
     )
     if create:

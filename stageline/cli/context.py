@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -11,7 +11,7 @@ from pulumi import automation as auto
 
 from stageline.backend import Backend, BackendError, resolve_backend
 from stageline.engine.errors import explain
-from stageline.workspace import Engine, Project, StageNotFoundError, open_stack
+from stageline.workspace import Engine, Project, StageNotFoundError, open_stack, stage_env
 
 
 @dataclass
@@ -35,25 +35,38 @@ class CliContext:
                 click.secho(f"warning: {warning}", fg="yellow", err=True)
         return self._backend
 
-    @property
-    def engine(self) -> Engine:
+    def ensure_engine(self) -> Engine:
+        """The engine, installed first if need be: a cold install builds it from Go modules.
+
+        A method, not a property, so that what may take minutes is visible where it is called.
+        """
         if self._engine is None:
             from stageline.automation import InstalledPulumi
-            from stageline.engine import EngineNotAvailableError, command_engine, engine_env
+            from stageline.engine import EngineNotAvailableError, current_or_install, engine_env
 
             try:
-                report = command_engine()
+                report = current_or_install()
             except EngineNotAvailableError as exc:
                 raise click.ClickException(str(exc)) from exc
-            # The bootstrap read the engine's version; asking `pulumi version` again per command
+            # The install read the engine's version; asking `pulumi version` again per command
             # would cost an engine start.
             self._engine = Engine(InstalledPulumi(report.pulumi, report.version), engine_env())
         return self._engine
 
+    def pulumi_env(self) -> dict[str, str]:
+        """What the engine runs with beyond the process environment: its own and the backend's."""
+        return stage_env(self.ensure_engine(), self.backend)
+
+    def run_pulumi(self, stage: str, args: Sequence[str]) -> auto.CommandResult:
+        """Run one engine command for STAGE in the project, its failures as CLI errors."""
+        engine = self.ensure_engine()
+        with engine_errors(stage):
+            return engine.command.run(list(args), str(self.project.root), self.pulumi_env())
+
     def stack(self, stage: str, create: bool = True) -> auto.Stack:
         with engine_errors(stage):
             try:
-                return open_stack(self.project, stage, self.backend, self.engine, create)
+                return open_stack(self.project, stage, self.backend, self.ensure_engine(), create)
             except StageNotFoundError as exc:
                 raise click.BadParameter(str(exc), param_hint="STAGE") from exc
 

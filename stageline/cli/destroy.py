@@ -41,14 +41,9 @@ def destroy(obj: CliContext, stage: str, yes: bool, force_protected: bool) -> No
     if not yes:
         click.confirm(f"Destroy every resource of stage {stage!r}?", abort=True)
     stack = obj.stack(stage, create=False)
+    if protected:
+        obj.run_pulumi(stage, ["state", "unprotect", "--all", "--yes", "--stack", stage])
     with engine_errors(stage):
-        if protected:
-            engine = obj.engine
-            engine.command.run(
-                ["state", "unprotect", "--all", "--yes", "--stack", stage],
-                str(obj.project.root),
-                {**engine.env, **obj.backend.env()},
-            )
         result = stack.destroy(on_event=Progress(click.echo))
         if obj.project.is_ephemeral(stage):
             stack.workspace.remove_stack(stage)

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from stageline.cli.context import CliContext, engine_errors
+from stageline.cli.context import CliContext
 
 
 @click.command()
@@ -21,8 +21,5 @@ def outputs(obj: CliContext, stage: str, show_secrets: bool) -> None:
     args = ["stack", "output", "--json", "--stack", stage]
     if show_secrets:
         args.append("--show-secrets")
-    with engine_errors(stage):
-        result = obj.engine.command.run(
-            args, str(obj.project.root), {**obj.engine.env, **obj.backend.env()}
-        )
+    result = obj.run_pulumi(stage, args)
     click.echo(json.dumps(json.loads(result.stdout or "{}"), indent=2, sort_keys=True))

@@ -23,9 +23,8 @@ from stageline.cli.context import CliContext
 @click.pass_obj
 def pulumi_command(obj: CliContext, args: tuple[str, ...]) -> None:
     """Run the Pulumi CLI in the project, e.g. `stageline pulumi up -s dev`."""
-    engine = obj.engine
-    env = {**os.environ, **engine.env, **obj.backend.env()}
-    argv = [engine.command.command, *args]
+    env = {**os.environ, **obj.pulumi_env()}
+    argv = [obj.ensure_engine().command.command, *args]
     if sys.stdout.isatty():
         # A terminal keeps Pulumi's interactive prompts and live display.
         raise SystemExit(subprocess.run(argv, cwd=obj.project.root, env=env).returncode)

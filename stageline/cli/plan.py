@@ -12,18 +12,13 @@ from typing import Any
 import click
 
 from components.errors import ConfigError
+from stageline.cli.context import CliContext
 from stageline.graph import StageGraph, load_stage_graph, node_from_file
 from stageline.plan.cache import PlanCache
 from stageline.plan.render import render_json, render_text
 from stageline.plan.runner import StagePlan, plan_progression
 from stageline.program import deploy
-from stageline.stack_files import (
-    StackFile,
-    find_stack,
-    list_stack_files,
-    project_root,
-    stacks_dir,
-)
+from stageline.stack_files import StackFile, find_stack, list_stack_files
 
 # Planning is CPU-bound (mostly SDK imports): one planner process per core, within reason.
 DEFAULT_JOBS = min(4, os.cpu_count() or 1)
@@ -72,7 +67,9 @@ def _load_outputs(path: Path, upstream: str | None) -> dict[str, dict[str, Any]]
     show_default=True,
     help="Planner processes for stages that do not depend on each other.",
 )
+@click.pass_obj
 def plan(
+    obj: CliContext,
     stage: str | None,
     all_stages: bool,
     upstream_outputs: Path | None,
@@ -84,7 +81,7 @@ def plan(
     """Print the resource tree and exports of STAGE (or --all) without credentials or engine."""
     if bool(stage) == all_stages:
         raise click.UsageError("give a STAGE or --all")
-    folder = folder or stacks_dir()
+    folder = folder or obj.project.stacks_dir
     stacks: dict[str, StackFile] = {s.name: s for s in list_stack_files(folder)}
     try:
         graph = load_stage_graph(folder)
@@ -114,7 +111,7 @@ def plan(
         functools.partial(deploy, folder, offline=True),
         wanted,
         given,
-        cache=PlanCache.for_project(project_root()) if cache else None,
+        cache=PlanCache.for_project(obj.project.root) if cache else None,
         jobs=jobs,
     )
     shown = [p for p in plans if wanted is None or p.stack in wanted]

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import click
 
+from components.contract import ReleaseManifest
 from stageline.cli.context import CliContext, engine_errors
 from stageline.cli.up import release_of, run_up
 from stageline.model import stage_keys
 
 
-def describe(release: dict[str, str] | None) -> str:
-    if not release:
+def describe(release: ReleaseManifest | None) -> str:
+    if release is None:
         return "nothing"
-    artifact, revision = release.get("artifact"), release.get("templateRevision")
-    return f"{release.get('appVersion')} ({artifact}, {revision})"
+    return f"{release.app_version} ({release.artifact}, {release.template_revision})"
 
 
 @click.command()
@@ -34,14 +34,14 @@ def promote(obj: CliContext, stage: str, yes: bool) -> None:
         )
     upstream_stack = obj.stack(upstream, create=False)
     with engine_errors(upstream):
-        incoming = release_of(upstream_stack.outputs())
+        incoming = release_of(upstream, upstream_stack.outputs())
     if incoming is None:
         raise click.ClickException(
             f"upstream {upstream!r} exports no release: run `stageline up {upstream}` first"
         )
     stack = obj.stack(stage)
     with engine_errors(stage):
-        current = release_of(stack.outputs())
+        current = release_of(stage, stack.outputs())
     if current == incoming:
         click.echo(f"{stage}: already at {describe(incoming)}; applying to converge")
     else:

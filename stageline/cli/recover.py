@@ -8,6 +8,7 @@ so nothing is orphaned.
 from __future__ import annotations
 
 import click
+from pulumi import automation as auto
 
 from stageline.cli.context import CliContext, engine_errors
 from stageline.cli.up import run_up
@@ -23,7 +24,7 @@ def recover(obj: CliContext, stage: str) -> None:
     with engine_errors(stage):
         try:
             stack.cancel()
-        except Exception as exc:
+        except auto.CommandError as exc:  # the engine's "no update in progress"
             click.echo(f"{stage}: no update to cancel ({str(exc).strip().splitlines()[-1]})")
         stack.refresh(on_event=Progress(click.echo), clear_pending_creates=True)
     run_up(obj, stage)

@@ -1,39 +1,44 @@
-"""The Pulumi engine that stageline drives: found on PATH, downloaded, or built offline."""
+"""The Pulumi engine that stageline drives: found on PATH, downloaded, or built offline.
+
+``installer`` (the ways, in order), ``gobuild`` (the offline build), ``gomod`` (the pin),
+``probe`` (can anything be downloaded here), ``plugins`` (the SDKs' provider plugins),
+``layout`` (where an install lives, and the environment the engine runs with), ``launcher``
+(the language host's wrapper) and ``errors`` (engine failures as sentences).
+"""
 
 from __future__ import annotations
 
 import importlib
-import time
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from stageline.engine.bootstrap import (
+    from stageline.engine.installer import (
         EngineNotAvailableError,
         InstallReport,
-        engine_env,
+        current_or_install,
         install,
     )
+    from stageline.engine.layout import engine_env
 
-__all__ = ["EngineNotAvailableError", "InstallReport", "command_engine", "engine_env", "install"]
-
-
-def command_engine() -> InstallReport:
-    """The engine a command drives: the current install as its stamp records it, or install().
-
-    The stamp was written by an install that checked the pinned version and the plugins, and
-    recorded whether plugins can be downloaded (which engine_env passes on to the engine). So a
-    command that finds it current needs no `pulumi version`, no plugin scan and no probe.
-    """
-    from stageline.engine import bootstrap
-
-    layout = bootstrap.Layout.for_home(None)
-    report = bootstrap._current_install(layout, bootstrap.pinned_version(), time.monotonic())
-    return report if report is not None else bootstrap.install()
+# Name -> submodule. Resolved on first use: every command imports engine.errors, and the
+# installer's imports (filelock, packaging) cost a tenth of a second only an install needs.
+_EXPORTS = {
+    "EngineNotAvailableError": "installer",
+    "InstallReport": "installer",
+    "current_or_install": "installer",
+    "install": "installer",
+    "engine_env": "layout",
+}
+__all__ = [
+    "EngineNotAvailableError",
+    "InstallReport",
+    "current_or_install",
+    "engine_env",
+    "install",
+]
 
 
 def __getattr__(name: str) -> Any:
-    # Resolved lazily: `python -m stageline.engine.bootstrap` imports this package first, and
-    # an eager import of the submodule would make runpy warn that it is already loaded.
-    if name in __all__:
-        return getattr(importlib.import_module("stageline.engine.bootstrap"), name)
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"stageline.engine.{_EXPORTS[name]}"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

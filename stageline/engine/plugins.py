@@ -1,4 +1,4 @@
-"""Provider plugins: the exact versions the installed SDKs need, and whether they can be fetched.
+"""Provider plugins: the exact versions the installed SDKs need, installed where they can be.
 
 A cloud stage needs its provider's plugin (``pulumi-resource-aws`` at the version that the
 installed ``pulumi_aws`` was generated for). Where the download site answers,
@@ -11,24 +11,14 @@ of hanging on a download that cannot succeed.
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
-import os
-import socket
 import subprocess
-import threading
-import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-DOWNLOAD_HOST = "get.pulumi.com"
-PROBE_TIMEOUT_S = 3.0
-# Set to skip the download probe entirely, e.g. on machines that must not even try.
-OFFLINE_ENV = "STAGELINE_ENGINE_OFFLINE"
-
-Probe = Callable[[], bool]
+from stageline.engine.probe import DOWNLOAD_HOST
 
 
 @dataclass(frozen=True, order=True)
@@ -70,50 +60,6 @@ def sdk_plugins(distributions: Iterable[metadata.Distribution] | None = None) ->
                         PluginSpec("resource", str(spec["name"]), str(spec["version"]).lstrip("v"))
                     )
     return sorted(found)
-
-
-def download_site_reachable(host: str = DOWNLOAD_HOST, timeout: float = PROBE_TIMEOUT_S) -> bool:
-    """Whether host:443 accepts a connection within timeout seconds."""
-    # Name resolution runs first and alone: where the resolver only knows the package
-    # registries, it fails without any packet being sent to the host. getaddrinfo has no
-    # timeout of its own, hence the thread.
-    addresses: list[tuple[object, ...]] = []
-
-    def resolve() -> None:
-        with contextlib.suppress(OSError):
-            addresses.extend(socket.getaddrinfo(host, 443, type=socket.SOCK_STREAM))
-
-    deadline = time.monotonic() + timeout
-    resolver = threading.Thread(target=resolve, daemon=True)
-    resolver.start()
-    resolver.join(timeout)
-    if not addresses:
-        return False
-    remaining = max(0.1, deadline - time.monotonic())
-    try:
-        with socket.create_connection((host, 443), timeout=remaining):
-            return True
-    except OSError:
-        return False
-
-
-@functools.cache
-def _probe_once() -> bool:
-    # One probe per process: every command of a run would otherwise ask again.
-    return download_site_reachable()
-
-
-def can_download(probe: Probe | None = None, environ: Mapping[str, str] | None = None) -> bool:
-    """Whether plugins can be downloaded here: not forced offline, and the site answers."""
-    env = os.environ if environ is None else environ
-    if env.get(OFFLINE_ENV):
-        return False
-    return (probe or _probe_once)()
-
-
-def acquisition_env(online: bool) -> dict[str, str]:
-    """The engine's plugin-acquisition setting: on where it can download, fail-fast elsewhere."""
-    return {"PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "false" if online else "true"}
 
 
 Runner = Callable[[list[str], Mapping[str, str]], subprocess.CompletedProcess[str]]

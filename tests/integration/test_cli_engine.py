@@ -181,7 +181,7 @@ def test_a_missing_provider_plugin_offline_says_which_how_and_plan(
 
     import pulumi
 
-    from stageline.engine.plugins import OFFLINE_ENV
+    from stageline.engine.probe import OFFLINE_ENV
 
     # Nothing can be downloaded: the engine must fail at once, not try.
     monkeypatch.setenv(OFFLINE_ENV, "1")

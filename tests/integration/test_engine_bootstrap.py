@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from stageline.engine import EngineNotAvailableError, InstallReport, engine_env, install
-from stageline.engine.bootstrap import CACHE_ENV, OFFLINE_ENV, pinned_version
+from stageline.engine.gobuild import CACHE_ENV
+from stageline.engine.gomod import pinned_version
+from stageline.engine.probe import OFFLINE_ENV
 
 
 @pytest.fixture(scope="module")
@@ -223,3 +225,28 @@ def test_a_new_checkout_links_the_cached_build_without_go(
     built = cached / "bin" / "pulumi"
     assert os.path.samefile(other.pulumi, built) or filecmp.cmp(other.pulumi, built, False)
     assert other.seconds < 30
+
+
+def test_a_pulumi_on_path_whose_version_is_no_release_is_named_in_the_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    exe = _fake_pulumi(tmp_path / "bin", "dev-build")
+    monkeypatch.setenv("PATH", str(exe.parent))
+    monkeypatch.setenv(OFFLINE_ENV, "1")
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
+
+    with pytest.raises(EngineNotAvailableError, match=r"reports version 'dev-build'"):
+        install(home=tmp_path / "home")
+
+
+def test_a_prerelease_of_the_minimum_is_older_than_the_minimum(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Compared as versions, not as their first three numbers: 3.200.0-rc.1 precedes 3.200.0.
+    exe = _fake_pulumi(tmp_path / "bin", "v3.200.0-rc.1")
+    monkeypatch.setenv("PATH", str(exe.parent))
+    monkeypatch.setenv(OFFLINE_ENV, "1")
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
+
+    with pytest.raises(EngineNotAvailableError, match=r"v3\.200\.0-rc\.1, older than 3\.200\.0"):
+        install(home=tmp_path / "home")

@@ -26,8 +26,7 @@ from components.contract import CONTRACT_KEYS
 from stageline.backend import resolve_backend
 from stageline.cli.context import CliContext
 from stageline.cli.main import cli
-from stageline.engine import InstallReport
-from stageline.engine.bootstrap import engine_env
+from stageline.engine import InstallReport, engine_env
 from stageline.workspace import Project
 from tests.conftest import edit_stack_file
 from tests.integration.libvirt_checks import base_image, dc1_uri, objects, remove_all, ssh

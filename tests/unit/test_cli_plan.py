@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from stageline.cli.main import cli
@@ -70,3 +72,39 @@ def test_unknown_stage_and_usage_errors() -> None:
     result = CliRunner().invoke(cli, ["plan", "uat"])
     assert result.exit_code == 2 and "Pulumi.uat.yaml" in result.output
     assert CliRunner().invoke(cli, ["plan"]).exit_code == 2
+
+
+def test_plan_reads_the_project_given_by_project_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Run from elsewhere, with no cache override: both the stack files and the plan cache must
+    # come from the project named on the command line.
+    monkeypatch.delenv("STAGELINE_PLAN_CACHE", raising=False)
+    monkeypatch.chdir(tmp_path)
+    project = tmp_path / "project"
+    (project / "stacks").mkdir(parents=True)
+    shutil.copy(REPO_STACKS.parent / "Pulumi.yaml", project / "Pulumi.yaml")
+    for stack in REPO_STACKS.glob("Pulumi.*.yaml"):
+        (project / "stacks" / stack.name).write_text(stack.read_text())
+    edit_stack_file(project / "stacks" / "Pulumi.dev.yaml", {"compute.minCount": 9})
+
+    result = CliRunner().invoke(cli, ["--project-dir", str(project), "plan", "dev"])
+
+    assert result.exit_code == 1, result.output
+    assert "stageline:compute.minCount = 9" in result.output, result.output
+
+
+def test_plan_caches_under_the_project_given_by_project_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("STAGELINE_PLAN_CACHE", raising=False)
+    monkeypatch.chdir(tmp_path)
+    project = tmp_path / "project"
+    shutil.copytree(REPO_STACKS, project / "stacks")
+    shutil.copy(REPO_STACKS.parent / "Pulumi.yaml", project / "Pulumi.yaml")
+
+    # qa's upstream (test) is planned first and its outputs cached for qa.
+    result = CliRunner().invoke(cli, ["--project-dir", str(project), "plan", "qa"])
+
+    assert result.exit_code == 0, result.output
+    assert any((project / ".stageline" / "cache" / "plans").iterdir())

@@ -10,14 +10,9 @@ from collections.abc import Mapping
 from importlib.metadata import version
 from pathlib import Path
 
-from stageline.engine.bootstrap import Layout, _record_online, engine_env
-from stageline.engine.plugins import (
-    OFFLINE_ENV,
-    PluginSpec,
-    can_download,
-    install_plugins,
-    sdk_plugins,
-)
+from stageline.engine.layout import Layout, engine_env
+from stageline.engine.plugins import PluginSpec, install_plugins, sdk_plugins
+from stageline.engine.probe import OFFLINE_ENV, can_download
 
 ACQUISITION = "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION"
 
@@ -64,9 +59,9 @@ def test_commands_follow_what_the_last_install_found(tmp_path: Path) -> None:
     layout = Layout.for_home(tmp_path)
     layout.root.mkdir(parents=True)
     assert engine_env(tmp_path)[ACQUISITION] == "true", "no install recorded: fail fast"
-    _record_online(layout, True)
+    layout.record_online(True)
     assert engine_env(tmp_path)[ACQUISITION] == "false"
-    _record_online(layout, False)
+    layout.record_online(False)
     assert engine_env(tmp_path)[ACQUISITION] == "true"
 
 
