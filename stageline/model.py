@@ -105,7 +105,7 @@ class StageKeys:
 
 
 TargetSection = dict[str, Any] | None
-"""A target's own section, e.g. `stageline:libvirt`: the target parses it."""
+"""A target's own section, `stageline:<target>`: the target parses it."""
 
 
 def target_sections_model(targets: tuple[str, ...]) -> type:

@@ -104,7 +104,7 @@ def deploy(
 ) -> None:
     """Validate, resolve the release, build the environment, export the contract.
 
-    `stacks` is the folder of stack files that draws the stage graph. `pulumi up` leaves it
+    `stacks` is the folder of stack files that make up the stage graph. `pulumi up` leaves it
     unset (the project's stacks/); the CLI and offline plans pass the folder they work on.
     `environment` builds the resources; everything before it (validation, the stage graph,
     promotion) is the same for every caller. `offline` skips the live checks of the target

@@ -60,7 +60,7 @@ def load_yaml_file(path: Path) -> Any:
         text = path.read_text()
     except OSError as exc:
         raise StackFileError(f"{path}: cannot be read ({exc.strerror})") from exc
-    # Planning a chain draws the stage graph once per stage, from the same files: parse each
+    # Planning a chain builds the stage graph once per stage, from the same files: parse each
     # file version once per process, and hand out copies so no caller edits another's data.
     return copy.deepcopy(_parse(path, text, stat.st_mtime_ns, stat.st_size))
 

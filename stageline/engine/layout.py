@@ -8,6 +8,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from components.targets import process_environment
 from stageline.engine.probe import acquisition_env
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -87,6 +88,6 @@ def engine_env(home: Path | None = None, online: bool | None = None) -> dict[str
         # a download that cannot succeed; elsewhere the engine may fetch what it lacks.
         **acquisition_env(online),
         "PULUMI_SKIP_UPDATE_CHECK": "true",
-        # Provider processes (libvirt's dynamic providers) fork `ssh`; see stageline/__init__.py.
-        "GRPC_ENABLE_FORK_SUPPORT": "false",
+        # What targets need in every process, provider processes included (components/targets.py).
+        **process_environment(),
     }

@@ -1,7 +1,7 @@
 """Provider plugins: the exact versions the installed SDKs need, installed where they can be.
 
-A cloud stage needs its provider's plugin (``pulumi-resource-aws`` at the version that the
-installed ``pulumi_aws`` was generated for). Where the download site answers,
+A cloud stage needs its provider's plugin (``pulumi-resource-<provider>`` at the version that
+the installed SDK package was generated for). Where the download site answers,
 ``stageline engine install`` installs those versions ahead of time and the engine may acquire
 any other plugin it needs. Where nothing can be downloaded, automatic acquisition is turned
 off so that a missing plugin fails at once, with a message that says how to get it, instead
