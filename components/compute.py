@@ -64,6 +64,18 @@ def app_environment(
     }
 
 
+def app_environment_of(app_port: int, app: AppConnection | None) -> pulumi.Output[dict[str, str]]:
+    """`app_environment` once the connection's values resolve; only the port when nothing is
+    wired (`app` None)."""
+    if app is None:
+        return pulumi.Output.from_input({APP_ENV_PORT: str(app_port)})
+    return pulumi.Output.all(app.database_host, app.database_port, app.bucket_name).apply(
+        lambda v: app_environment(
+            app_port, str(v[0]), int(v[1]), app.database_name, app.database_user, str(v[2])
+        )
+    )
+
+
 @dataclass(frozen=True)
 class ComputeArgs:
     size: str

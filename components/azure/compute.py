@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pulumi
 import pulumi_random as random
 from pulumi_azure_native import (
@@ -20,11 +18,10 @@ from components.azure.naming import storage_account_prefix
 from components.azure.release import SecretSource, encoded, release_script, without_release
 from components.azure.sizes import VM_SIZES
 from components.compute import (
-    APP_ENV_PORT,
     AppConnection,
     Compute,
     ComputeArgs,
-    app_environment,
+    app_environment_of,
 )
 
 # Canonical's image; `latest` lets each new instance start from a patched build.
@@ -44,12 +41,6 @@ ROLE_DEFINITIONS = "/providers/Microsoft.Authorization/roleDefinitions"
 # Built-in role IDs, the same in every tenant.
 KEY_VAULT_SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
 STORAGE_BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
-
-
-@dataclass(frozen=True)
-class AzureComputeArgs(ComputeArgs):
-    sku: str | None = None
-    """Azure VM size in place of the size class, e.g. Standard_D4as_v5. Default: from `size`."""
 
 
 def scale_in_percent(target_cpu_percent: int) -> float:
@@ -156,21 +147,9 @@ class AzureCompute(Compute):
         )
         self.vault, self.secret, self.grants = None, None, []
         secret_url: pulumi.Input[str | None] = None
-        environment: pulumi.Input[dict[str, str]] = {APP_ENV_PORT: str(args.app_port)}
+        environment = app_environment_of(args.app_port, args.app)
         if args.app is not None:
             secret_url = self._secret_store(name, args.app, rg, client, tags)
-            environment = pulumi.Output.all(
-                args.app.database_host, args.app.database_port, args.app.bucket_name
-            ).apply(
-                lambda v: app_environment(
-                    args.app_port,  # type: ignore[union-attr]
-                    v[0],
-                    v[1],
-                    args.app.database_name,  # type: ignore[union-attr]
-                    args.app.database_user,  # type: ignore[union-attr]
-                    v[2],
-                )
-            )
 
         # Azure refuses a Linux VM without a credential. This password is never output and no
         # rule admits SSH, so it opens nothing; it only satisfies the API.

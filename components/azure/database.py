@@ -3,8 +3,6 @@ zone, TLS required, HA, backups and a delete lock per the spec."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pulumi
 from pulumi_azure_native import authorization, dbforpostgresql, privatedns, resources
 
@@ -17,13 +15,6 @@ from components.passwords import master_password
 ADMIN_USER = "stageline"
 # Private access needs a zone under this suffix, linked to the VNet, before the server exists.
 PRIVATE_ZONE_SUFFIX = "private.postgres.database.azure.com"
-
-
-@dataclass(frozen=True)
-class AzureDatabaseArgs(DatabaseArgs):
-    sku: str | None = None
-    """Flexible Server SKU in place of the size class, e.g. Standard_D4ds_v5; its tier
-    (Burstable, GeneralPurpose, MemoryOptimized) follows from it. Default: from `size`."""
 
 
 class AzureDatabase(Database):

@@ -3,8 +3,6 @@ and noncurrent-version expiry per the spec."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pulumi
 import pulumi_random as random
 from pulumi_azure_native import resources, storage
@@ -15,13 +13,6 @@ from components.storage import Storage, StorageArgs
 CONTAINER = "data"
 """Container names are scoped to their account, so a fixed name cannot collide."""
 SOFT_DELETE_DAYS = 7
-
-
-@dataclass(frozen=True)
-class AzureStorageArgs(StorageArgs):
-    account_name: str | None = None
-    """Storage account name (3-24 lowercase letters and digits, validated). Default: derived
-    from the component name plus a random suffix, since account names are global."""
 
 
 class AzureStorage(Storage):

@@ -3,8 +3,6 @@ backups and deletion protection per the spec."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pulumi
 from pulumi_gcp import sql
 
@@ -17,14 +15,6 @@ POSTGRES_PORT = 5432
 ADMIN_USER = "stageline"
 # Cloud SQL for PostgreSQL keeps transaction logs for point-in-time recovery at most 7 days.
 MAX_LOG_RETENTION_DAYS = 7
-
-
-@dataclass(frozen=True)
-class GcpDatabaseArgs(DatabaseArgs):
-    sku: str | None = None
-    """Cloud SQL tier in place of the size class, e.g. db-custom-4-15360. Default: from `size`."""
-    instance_name: str | None = None
-    """Cloud SQL instance name (RFC 1035, validated). Default: auto-named from the component."""
 
 
 def backup_configuration(retention_days: int) -> dict[str, object]:

@@ -6,11 +6,13 @@ from __future__ import annotations
 import pulumi
 import pytest
 
-from components.azure.compute import AzureCompute, AzureComputeArgs
-from components.azure.database import AzureDatabase, AzureDatabaseArgs
+from components.azure.compute import AzureCompute
+from components.azure.database import AzureDatabase
 from components.azure.naming import DATABASE_SUBNET
 from components.azure.network import AzureNetwork
-from components.azure.storage import AzureStorage, AzureStorageArgs
+from components.azure.storage import AzureStorage
+from components.compute import ComputeArgs
+from components.database import DatabaseArgs
 from components.network import NetworkArgs, plan_subnets
 from components.storage import StorageArgs
 from stageline.plan.mocks import PlanMocks
@@ -66,7 +68,7 @@ def test_network_nat_and_subnets_follow_the_spec(
     return pulumi.Output.all(net.urn, net.network_id).apply(check)
 
 
-def _compute_args(**overrides) -> AzureComputeArgs:
+def _compute_args(**overrides) -> ComputeArgs:
     base = dict(
         size="small",
         min_count=2,
@@ -76,7 +78,7 @@ def _compute_args(**overrides) -> AzureComputeArgs:
         ingress_cidr="10.60.0.0/16",
         artifact="registry/app:2.0.0",
     )
-    return AzureComputeArgs(**{**base, **overrides})  # type: ignore[arg-type]
+    return ComputeArgs(**{**base, **overrides})  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
@@ -98,7 +100,7 @@ def test_compute_size_spreads_over_zones_and_honours_the_sku_override(
     return pulumi.Output.all(group.urn, vmss.sku, vmss.zones, group.autoscale.profiles).apply(check)
 
 
-def _db_args(**overrides) -> AzureDatabaseArgs:
+def _db_args(**overrides) -> DatabaseArgs:
     base = dict(
         engine_version="16",
         size="small",
@@ -108,7 +110,7 @@ def _db_args(**overrides) -> AzureDatabaseArgs:
         client_cidrs=("10.60.128.0/18", "10.60.192.0/18"),
         backup_retention_days=7,
     )
-    return AzureDatabaseArgs(**{**base, **overrides})  # type: ignore[arg-type]
+    return DatabaseArgs(**{**base, **overrides})  # type: ignore[arg-type]
 
 
 @pulumi.runtime.test
@@ -187,7 +189,7 @@ def test_storage_derives_a_valid_account_name(mocks: RecordingMocks, versioning:
 
 @pulumi.runtime.test
 def test_storage_honours_the_account_name_override(mocks: RecordingMocks):
-    store = AzureStorage("s", AzureStorageArgs(account_name="acmeshop01", protect=True))
+    store = AzureStorage("s", StorageArgs(account_name="acmeshop01", protect=True))
 
     def check(args: list) -> None:
         urn, _ = args

@@ -21,9 +21,8 @@ from components.azure.compute import (
     KEY_VAULT_SECRETS_USER,
     STORAGE_BLOB_DATA_CONTRIBUTOR,
     AzureCompute,
-    AzureComputeArgs,
 )
-from components.azure.database import AzureDatabase, AzureDatabaseArgs
+from components.azure.database import AzureDatabase
 from components.azure.observability import AzureObservability
 from components.compute import (
     APP_ENV_BUCKET,
@@ -34,7 +33,9 @@ from components.compute import (
     APP_ENV_DATABASE_USER,
     APP_ENV_FILE,
     AppConnection,
+    ComputeArgs,
 )
+from components.database import DatabaseArgs
 from components.observability import ObservabilityArgs
 from stageline.plan.mocks import PlanMocks
 from stageline.plan.recorder import RecordingMonitor
@@ -93,7 +94,7 @@ def _app() -> AppConnection:
     )
 
 
-def _args(**overrides: Any) -> AzureComputeArgs:
+def _args(**overrides: Any) -> ComputeArgs:
     base: dict[str, Any] = dict(
         size="small",
         min_count=2,
@@ -104,7 +105,7 @@ def _args(**overrides: Any) -> AzureComputeArgs:
         artifact="registry/app:2.0.0",
         app=_app(),
     )
-    return AzureComputeArgs(**{**base, **overrides})
+    return ComputeArgs(**{**base, **overrides})
 
 
 def _extensions(vmss_inputs: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -409,7 +410,7 @@ def test_a_release_does_not_write_a_new_secret_version(recorder: Recorder):
 def test_the_database_disk_size_stays_the_specs(recorder: Recorder):
     db = AzureDatabase(
         "d",
-        AzureDatabaseArgs(
+        DatabaseArgs(
             engine_version="16",
             size="small",
             storage_gb=100,

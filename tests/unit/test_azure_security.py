@@ -13,10 +13,12 @@ from typing import Any
 import pulumi
 import pytest
 
-from components.azure.compute import AzureCompute, AzureComputeArgs
-from components.azure.database import AzureDatabase, AzureDatabaseArgs
-from components.azure.storage import AzureStorage, AzureStorageArgs
-from components.compute import AppConnection
+from components.azure.compute import AzureCompute
+from components.azure.database import AzureDatabase
+from components.azure.storage import AzureStorage
+from components.compute import AppConnection, ComputeArgs
+from components.database import DatabaseArgs
+from components.storage import StorageArgs
 from stageline.plan.mocks import PlanMocks
 from stageline.plan.recorder import PlannedResource, RecordingMonitor
 from stageline.plan.runner import unwrap_secrets as plain
@@ -55,9 +57,7 @@ def test_storage_account_is_https_only_tls12_private_and_double_encrypted(
     protect: bool,
 ) -> None:
     recorder = build(
-        lambda: AzureStorage(
-            "s", AzureStorageArgs(versioning=True, retention_days=5, protect=protect)
-        )
+        lambda: AzureStorage("s", StorageArgs(versioning=True, retention_days=5, protect=protect))
     )
     account = only(recorder, "azure-native:storage:StorageAccount")
     inputs = plain(account.inputs)
@@ -76,7 +76,7 @@ def test_storage_account_is_https_only_tls12_private_and_double_encrypted(
 # --- database ----------------------------------------------------------------------------------
 
 
-def _db_args(**overrides: Any) -> AzureDatabaseArgs:
+def _db_args(**overrides: Any) -> DatabaseArgs:
     base: dict[str, Any] = dict(
         engine_version="16",
         size="small",
@@ -86,7 +86,7 @@ def _db_args(**overrides: Any) -> AzureDatabaseArgs:
         client_cidrs=("10.60.128.0/18",),
         backup_retention_days=7,
     )
-    return AzureDatabaseArgs(**{**base, **overrides})
+    return DatabaseArgs(**{**base, **overrides})
 
 
 def test_flexible_server_has_no_public_access_and_requires_tls() -> None:
@@ -136,7 +136,7 @@ def _app() -> AppConnection:
 def _compute() -> AzureCompute:
     return AzureCompute(
         "c",
-        AzureComputeArgs(
+        ComputeArgs(
             size="small",
             min_count=2,
             max_count=4,

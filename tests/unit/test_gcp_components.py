@@ -6,8 +6,10 @@ from __future__ import annotations
 import pulumi
 import pytest
 
-from components.gcp.compute import GcpCompute, GcpComputeArgs
-from components.gcp.database import GcpDatabase, GcpDatabaseArgs
+from components.compute import ComputeArgs
+from components.database import DatabaseArgs
+from components.gcp.compute import GcpCompute
+from components.gcp.database import GcpDatabase
 from components.gcp.network import GcpNetwork
 from components.gcp.storage import GcpStorage, GcpStorageArgs
 from components.network import NetworkArgs
@@ -44,7 +46,7 @@ def test_compute_honours_the_machine_type_override(
 ):
     group = GcpCompute(
         "c",
-        GcpComputeArgs(
+        ComputeArgs(
             size="small",
             min_count=2,
             max_count=4,
@@ -66,7 +68,7 @@ def test_compute_honours_the_machine_type_override(
     ).apply(check)
 
 
-def _db_args(**overrides) -> GcpDatabaseArgs:
+def _db_args(**overrides) -> DatabaseArgs:
     base = dict(
         engine_version="16",
         size="medium",
@@ -75,7 +77,7 @@ def _db_args(**overrides) -> GcpDatabaseArgs:
         subnet_ids=["s-1", "s-2"],
         client_cidrs=("10.80.128.0/18", "10.80.192.0/18"),
     )
-    return GcpDatabaseArgs(**{**base, **overrides})  # type: ignore[arg-type]
+    return DatabaseArgs(**{**base, **overrides})  # type: ignore[arg-type]
 
 
 @pulumi.runtime.test

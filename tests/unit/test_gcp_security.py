@@ -11,9 +11,10 @@ from typing import Any
 
 import pulumi
 
-from components.compute import AppConnection
-from components.gcp.compute import GcpCompute, GcpComputeArgs
-from components.gcp.database import GcpDatabase, GcpDatabaseArgs
+from components.compute import AppConnection, ComputeArgs
+from components.database import DatabaseArgs
+from components.gcp.compute import GcpCompute
+from components.gcp.database import GcpDatabase
 from components.gcp.storage import GcpStorage, GcpStorageArgs
 from stageline.plan.mocks import PlanMocks
 from stageline.plan.recorder import PlannedResource, RecordingMonitor
@@ -47,7 +48,7 @@ def test_bucket_prevents_public_access_and_uses_uniform_access() -> None:
     assert bucket.inputs["uniformBucketLevelAccess"] is True, bucket.urn
 
 
-def _db_args(**overrides: Any) -> GcpDatabaseArgs:
+def _db_args(**overrides: Any) -> DatabaseArgs:
     base: dict[str, Any] = dict(
         engine_version="16",
         size="medium",
@@ -56,7 +57,7 @@ def _db_args(**overrides: Any) -> GcpDatabaseArgs:
         subnet_ids=["s-1", "s-2"],
         client_cidrs=("10.80.128.0/18",),
     )
-    return GcpDatabaseArgs(**{**base, **overrides})
+    return DatabaseArgs(**{**base, **overrides})
 
 
 def test_cloud_sql_has_no_public_ip_and_accepts_only_tls() -> None:
@@ -93,7 +94,7 @@ def _app() -> AppConnection:
 def _compute() -> GcpCompute:
     return GcpCompute(
         "c",
-        GcpComputeArgs(
+        ComputeArgs(
             size="small",
             min_count=2,
             max_count=4,

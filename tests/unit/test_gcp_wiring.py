@@ -15,7 +15,8 @@ import pytest
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockMonitor
 
-from components.compute import APP_ENV_DATABASE_HOST, APP_ENV_FILE, AppConnection
+from components.compute import APP_ENV_DATABASE_HOST, APP_ENV_FILE, AppConnection, ComputeArgs
+from components.database import DatabaseArgs
 from components.gcp import kit
 from components.gcp.apis import APIS
 from components.gcp.compute import (
@@ -23,10 +24,9 @@ from components.gcp.compute import (
     MAX_SURGE,
     SECRET_ROLE,
     GcpCompute,
-    GcpComputeArgs,
     service_account_id,
 )
-from components.gcp.database import GcpDatabase, GcpDatabaseArgs
+from components.gcp.database import GcpDatabase
 from components.gcp.machines import boot_disk_type, boot_image
 from components.gcp.network import GcpNetwork
 from components.gcp.observability import GcpObservability
@@ -102,7 +102,7 @@ def _app() -> AppConnection:
     )
 
 
-def _compute_args(**overrides: Any) -> GcpComputeArgs:
+def _compute_args(**overrides: Any) -> ComputeArgs:
     base: dict[str, Any] = dict(
         size="small",
         min_count=2,
@@ -112,7 +112,7 @@ def _compute_args(**overrides: Any) -> GcpComputeArgs:
         ingress_cidr="10.80.0.0/16",
         artifact="registry/app:2.0.0",
     )
-    return GcpComputeArgs(**{**base, **overrides})
+    return ComputeArgs(**{**base, **overrides})
 
 
 def _plain(value: Any) -> str:
@@ -416,7 +416,7 @@ def test_every_api_the_gcp_plan_calls_is_enabled(repo_plans) -> None:  # type: i
 def test_database_and_role_go_with_the_instance(monitor: WiringMonitor):
     db = GcpDatabase(
         "d",
-        GcpDatabaseArgs(
+        DatabaseArgs(
             engine_version="16",
             size="small",
             storage_gb=20,
