@@ -18,6 +18,7 @@ from components.azure.naming import storage_account_prefix
 from components.azure.release import SecretSource, encoded, release_script, without_release
 from components.azure.sizes import VM_SIZES
 from components.compute import (
+    LOGIN_USER,
     AppConnection,
     Compute,
     ComputeArgs,
@@ -31,7 +32,6 @@ IMAGE = {
     "sku": "server",
     "version": "latest",
 }
-ADMIN_USER = "stageline"
 RELEASE_EXTENSION = "release"
 PASSWORD_SECRET = "database-password"
 VAULT_SUFFIX = 6
@@ -197,7 +197,7 @@ class AzureCompute(Compute):
             virtual_machine_profile={
                 "os_profile": {
                     "computer_name_prefix": "app",
-                    "admin_username": ADMIN_USER,
+                    "admin_username": LOGIN_USER,
                     "admin_password": pulumi.Output.secret(admin_password.result),
                     "linux_configuration": {"provision_vm_agent": True},
                 },

@@ -7,12 +7,10 @@ import pulumi
 from pulumi_azure_native import authorization, dbforpostgresql, privatedns, resources
 
 from components.azure.naming import DATABASE_SUBNET, dns_label
-from components.azure.network import POSTGRES_PORT
 from components.azure.sizes import POSTGRES_SKUS, postgres_storage_gb, postgres_tier
-from components.database import Database, DatabaseArgs
+from components.database import ADMIN_USER, POSTGRES_PORT, Database, DatabaseArgs
 from components.passwords import master_password
 
-ADMIN_USER = "stageline"
 # Private access needs a zone under this suffix, linked to the VNet, before the server exists.
 PRIVATE_ZONE_SUFFIX = "private.postgres.database.azure.com"
 

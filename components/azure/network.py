@@ -9,9 +9,9 @@ import pulumi
 from pulumi_azure_native import network, resources
 
 from components.azure.naming import DATABASE_SUBNET
+from components.database import POSTGRES_PORT
 from components.network import Network, NetworkArgs, plan_subnets
 
-POSTGRES_PORT = 5432
 POSTGRES_DELEGATION = "Microsoft.DBforPostgreSQL/flexibleServers"
 
 

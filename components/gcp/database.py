@@ -6,13 +6,11 @@ from __future__ import annotations
 import pulumi
 from pulumi_gcp import sql
 
-from components.database import Database, DatabaseArgs
+from components.database import ADMIN_USER, POSTGRES_PORT, Database, DatabaseArgs
 from components.gcp.naming import labels
 from components.gcp.sizes import SQL_TIERS
 from components.passwords import master_password
 
-POSTGRES_PORT = 5432
-ADMIN_USER = "stageline"
 # Cloud SQL for PostgreSQL keeps transaction logs for point-in-time recovery at most 7 days.
 MAX_LOG_RETENTION_DAYS = 7
 

@@ -6,11 +6,10 @@ from __future__ import annotations
 import pulumi
 from pulumi_gcp import compute, servicenetworking
 
+from components.database import POSTGRES_PORT
 from components.gcp.addressing import public_ranges, service_range
 from components.gcp.naming import APP_TAG, labels
 from components.network import Network, NetworkArgs, plan_subnets
-
-POSTGRES_PORT = 5432
 
 
 class GcpNetwork(Network):

@@ -22,10 +22,10 @@ from components.compute import (
     AppConnection,
     ComputeArgs,
 )
-from components.database import DatabaseArgs
+from components.database import POSTGRES_PORT, DatabaseArgs
 from components.libvirt.args import extend
 from components.libvirt.compute import LibvirtCompute
-from components.libvirt.database import POSTGRES_PORT, LibvirtDatabase
+from components.libvirt.database import LibvirtDatabase
 from components.libvirt.settings import LibvirtSettings
 from components.libvirt.site import LibvirtSite, SiteArgs
 from components.libvirt.storage import LibvirtStorage
