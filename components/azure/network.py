@@ -153,14 +153,13 @@ class AzureNetwork(Network):
 
         # The database addresses its delegated subnet through the VNet's ID; resolving the ID
         # only once every subnet exists makes it (and compute) wait for a finished network.
-        self.network_id = pulumi.Output.all(self.vnet.id, self.database_subnet.id).apply(
-            lambda ids: ids[0]
+        self._publish(
+            pulumi.Output.all(self.vnet.id, self.database_subnet.id).apply(lambda ids: ids[0]),
+            args.cidr,
+            [s.id for s in self.public_subnets],
+            [s.id for s in self.private_subnets],
+            plan.private,
         )
-        self.cidr = args.cidr
-        self.public_subnet_ids = pulumi.Output.all(*[s.id for s in self.public_subnets])
-        self.private_subnet_ids = pulumi.Output.all(*[s.id for s in self.private_subnets])
-        self.private_subnet_cidrs = plan.private
-        self._register()
 
     def _nat_gateways(
         self, name: str, args: NetworkArgs, rg: pulumi.Output[str], tags: dict[str, str]

@@ -26,10 +26,5 @@ class LibvirtNetwork(Network):
             args.cidr,
             pulumi.ResourceOptions(parent=self),
         )
-        self.network_id = self.network.uuid
-        self.cidr = args.cidr
         # Domains attach to the network by name; that is the "subnet" of a site.
-        self.private_subnet_ids = self.network.id.apply(lambda net: [net])
-        self.public_subnet_ids = pulumi.Output.from_input([])
-        self.private_subnet_cidrs = (args.cidr,)
-        self._register()
+        self._publish(self.network.uuid, args.cidr, [], [self.network.id], (args.cidr,))
