@@ -8,7 +8,7 @@ from pulumi_azure_native import authorization, dbforpostgresql, privatedns, reso
 
 from components.azure.naming import DATABASE_SUBNET, dns_label
 from components.azure.sizes import POSTGRES_SKUS, postgres_storage_gb, postgres_tier
-from components.database import ADMIN_USER, POSTGRES_PORT, Database, DatabaseArgs
+from components.database import ADMIN_USER, Database, DatabaseArgs
 from components.passwords import master_password
 
 # Private access needs a zone under this suffix, linked to the VNet, before the server exists.
@@ -131,12 +131,12 @@ class AzureDatabase(Database):
             else None
         )
 
-        self.resource_id = self.server.id
-        # Azure Monitor addresses the server by its resource ID: the alert dimension.
-        self.identifier = self.server.id
-        self.endpoint = self.server.fully_qualified_domain_name
-        self.port = pulumi.Output.from_input(POSTGRES_PORT)
-        self.password = pulumi.Output.secret(password)
-        self.db_name = args.db_name
-        self.engine_version = args.engine_version
-        self._register()
+        self._publish(
+            self.server.id,
+            # Azure Monitor addresses the server by its resource ID: the alert dimension.
+            self.server.id,
+            self.server.fully_qualified_domain_name,
+            password,
+            args.db_name,
+            args.engine_version,
+        )

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pulumi
 from pulumi_gcp import sql
 
-from components.database import ADMIN_USER, POSTGRES_PORT, Database, DatabaseArgs
+from components.database import ADMIN_USER, Database, DatabaseArgs
 from components.gcp.naming import labels
 from components.gcp.sizes import SQL_TIERS
 from components.passwords import master_password
@@ -95,12 +95,12 @@ class GcpDatabase(Database):
             opts=child,
         )
 
-        self.resource_id = self.instance.self_link
-        # Cloud Monitoring's database_id for Cloud SQL: "<project>:<instance>".
-        self.identifier = pulumi.Output.concat(self.instance.project, ":", self.instance.name)
-        self.endpoint = self.instance.private_ip_address
-        self.port = pulumi.Output.from_input(POSTGRES_PORT)
-        self.password = pulumi.Output.secret(password)
-        self.db_name = args.db_name
-        self.engine_version = args.engine_version
-        self._register()
+        self._publish(
+            self.instance.self_link,
+            # Cloud Monitoring's database_id for Cloud SQL: "<project>:<instance>".
+            pulumi.Output.concat(self.instance.project, ":", self.instance.name),
+            self.instance.private_ip_address,
+            password,
+            args.db_name,
+            args.engine_version,
+        )

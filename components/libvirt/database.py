@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pulumi
 
-from components.database import ADMIN_USER, POSTGRES_PORT, Database
+from components.database import ADMIN_USER, Database
 from components.libvirt.args import LibvirtDatabaseArgs, network_of, site_of
 from components.libvirt.cloudinit import user_data
 from components.libvirt.resources.domain import LibvirtDomain
@@ -150,12 +150,12 @@ class LibvirtDatabase(Database):
                     self,
                 )
             )
-        self.resource_id = self.domains[0].uuid
-        self.identifier = pulumi.Output.from_input(primary)
-        # libvirt's DNS on the stage network resolves domain hostnames.
-        self.endpoint = pulumi.Output.from_input(primary)
-        self.port = pulumi.Output.from_input(POSTGRES_PORT)
-        self.password = pulumi.Output.secret(password)
-        self.db_name = args.db_name
-        self.engine_version = args.engine_version
-        self._register()
+        self._publish(
+            self.domains[0].uuid,
+            primary,
+            # libvirt's DNS on the stage network resolves domain hostnames.
+            primary,
+            password,
+            args.db_name,
+            args.engine_version,
+        )

@@ -1,6 +1,6 @@
 """The pieces every target shares: the alarms it raises (`WatchedMetric`) and the outputs every
-network publishes (`Network._publish`), built under mocks and read back from the registered
-inputs."""
+network and database publishes (`Network._publish`, `Database._publish`), built under mocks and
+read back from the registered inputs."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pytest
 
 from components.aws.observability import AwsObservability
 from components.azure.observability import AzureObservability
+from components.database import ADMIN_USER, POSTGRES_PORT, Database
 from components.gcp.observability import GcpObservability
 from components.network import Network
 from components.observability import (
@@ -232,4 +233,39 @@ def test_publish_sets_every_network_output(recorded: RecordingMocks):
 
     return pulumi.Output.all(
         net.urn, net.network_id, net.public_subnet_ids, net.private_subnet_ids
+    ).apply(check)
+
+
+# --- what every database publishes ------------------------------------------------------------
+
+
+class _StubDatabase(Database):
+    """A target's database reduced to its publishing line."""
+
+    def __init__(self, name: str, **port: Any) -> None:
+        super().__init__("stageline:database:StubDatabase", name, None, None)
+        self._publish("id-1", "db-1", "db.internal", "plain-password", "app", "16", **port)
+
+
+@pytest.mark.parametrize(("port", "expected"), [({}, POSTGRES_PORT), ({"port": 6432}, 6432)])
+@pulumi.runtime.test
+def test_publish_sets_every_database_output(
+    recorded: RecordingMocks, port: dict[str, int], expected: int
+):
+    db = _StubDatabase("d", **port)
+
+    def check(values: list[Any]) -> None:
+        urn, resource_id, identifier, endpoint, published_port, secret = values
+        assert (resource_id, identifier, endpoint) == ("id-1", "db-1", "db.internal"), urn
+        assert published_port == expected, urn
+        assert secret, f"{urn}: the password is published in plain text"
+        assert (db.db_name, db.engine_version, db.admin_user) == ("app", "16", ADMIN_USER), urn
+
+    return pulumi.Output.all(
+        db.urn,
+        db.resource_id,
+        db.identifier,
+        db.endpoint,
+        db.port,
+        pulumi.Output.is_secret(db.password),
     ).apply(check)
