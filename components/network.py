@@ -66,12 +66,17 @@ class Network(pulumi.ComponentResource, ABC):
         private_subnet_ids: Sequence[pulumi.Input[str]],
         private_subnet_cidrs: Sequence[str],
         egress: Sequence[pulumi.Resource] = (),
+        ready: Sequence[pulumi.CustomResource] = (),
     ) -> None:
         """Set the outputs every target's network has, and register them under the same keys.
 
-        Called last by each target: the other concerns read these attributes.
+        Called last by each target: the other concerns read these attributes. The network ID
+        resolves only once every resource in `ready` exists, so that what is placed in the
+        network by its ID (a database, instances) waits for a finished network.
         """
-        self.network_id = pulumi.Output.from_input(network_id)
+        self.network_id = pulumi.Output.all(network_id, *[r.id for r in ready]).apply(
+            lambda ids: ids[0]
+        )
         self.cidr = cidr
         self.public_subnet_ids = pulumi.Output.all(*public_subnet_ids)
         self.private_subnet_ids = pulumi.Output.all(*private_subnet_ids)

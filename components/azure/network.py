@@ -151,14 +151,14 @@ class AzureNetwork(Network):
             default_outbound_access=False,
         )
 
-        # The database addresses its delegated subnet through the VNet's ID; resolving the ID
-        # only once every subnet exists makes it (and compute) wait for a finished network.
         self._publish(
-            pulumi.Output.all(self.vnet.id, self.database_subnet.id).apply(lambda ids: ids[0]),
+            self.vnet.id,
             args.cidr,
             [s.id for s in self.public_subnets],
             [s.id for s in self.private_subnets],
             plan.private,
+            # The database addresses its delegated subnet through the VNet's ID.
+            ready=[self.database_subnet],
         )
 
     def _nat_gateways(

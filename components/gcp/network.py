@@ -122,13 +122,13 @@ class GcpNetwork(Network):
             )
             egress = (router, self.nat)
 
-        # Cloud SQL joins the VPC through the service connection; resolving the network ID only
-        # once it exists makes the database (and compute) wait for a finished network.
         self._publish(
-            pulumi.Output.all(self.vpc.id, self.service_connection.id).apply(lambda ids: ids[0]),
+            self.vpc.id,
             args.cidr,
             [s.id for s in self.public_subnets],
             [s.id for s in self.private_subnets],
             plan.private,
             egress=egress,
+            # Cloud SQL joins the VPC through the service connection.
+            ready=[self.service_connection],
         )

@@ -214,6 +214,7 @@ class _StubNetwork(Network):
             [pulumi.Output.from_input("priv-0")],
             ["10.9.128.0/18"],
             egress=egress,
+            ready=egress,
         )
 
 
@@ -223,8 +224,9 @@ def test_publish_sets_every_network_output(recorded: RecordingMocks):
     net = _StubNetwork("n", (gateway,))
 
     def check(values: list[Any]) -> None:
-        urn, network_id, public, private = values
+        urn, network_id, public, private, waits_for = values
         assert network_id == "net-1", urn
+        assert gateway in waits_for, f"{urn}: the network ID does not wait for what it needs"
         assert public == ["pub-0", "pub-1"], urn
         assert private == ["priv-0"], urn
         assert net.cidr == "10.9.0.0/16", urn
@@ -232,7 +234,11 @@ def test_publish_sets_every_network_output(recorded: RecordingMocks):
         assert net.egress == (gateway,), urn
 
     return pulumi.Output.all(
-        net.urn, net.network_id, net.public_subnet_ids, net.private_subnet_ids
+        net.urn,
+        net.network_id,
+        net.public_subnet_ids,
+        net.private_subnet_ids,
+        pulumi.Output.from_input(net.network_id.resources()),
     ).apply(check)
 
 
