@@ -49,6 +49,9 @@ APP_ENV_DATABASE_SSLMODE = "PGSSLMODE"
 APP_ENV_BUCKET = "BUCKET_NAME"
 APP_ENV_FILE = "/etc/stageline/app.env"
 """Where boot scripts write the variables (mode 0600) for `docker run --env-file`."""
+LOGIN_USER = "stageline"
+"""The operating-system account on a target's VMs where the target must name one (an Azure
+scale set, a libvirt guest operators reach over SSH)."""
 
 
 def app_environment(
@@ -64,6 +67,18 @@ def app_environment(
         APP_ENV_DATABASE_SSLMODE: "require",
         APP_ENV_BUCKET: bucket,
     }
+
+
+def app_environment_of(app_port: int, app: AppConnection | None) -> pulumi.Output[dict[str, str]]:
+    """`app_environment` once the connection's values resolve; only the port when nothing is
+    wired (`app` None)."""
+    if app is None:
+        return pulumi.Output.from_input({APP_ENV_PORT: str(app_port)})
+    return pulumi.Output.all(app.database_host, app.database_port, app.bucket_name).apply(
+        lambda v: app_environment(
+            app_port, str(v[0]), int(v[1]), app.database_name, app.database_user, str(v[2])
+        )
+    )
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,14 @@
 """The typed outputs every stage exports and the next stage (or a DR replica) reads.
 
+A pure schema: the environment fills it in (`EnvironmentTemplate.contract_outputs`), the
+operator reads it back; this module imports neither.
+
 The contract is versioned `MAJOR.MINOR`. Adding keys bumps MINOR and stays readable by older
 consumers; renaming or removing keys bumps MAJOR, and a consumer refuses another MAJOR rather
 than deploy half-understood values.
+
+Values are typed `Input`: the stage that exports them holds Outputs, a stage that reads them
+gets the resolved values.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypedDict
 
 if TYPE_CHECKING:
-    from components.environment import EnvironmentTemplate
+    from pulumi import Input
 
 SCHEMA_VERSION = "1.0"
 
@@ -26,17 +32,6 @@ KEY_NETWORK = "network"
 KEY_DATABASE = "database"
 KEY_STORAGE = "storage"
 KEY_OBSERVABILITY = "observability"
-CONTRACT_KEYS: tuple[str, ...] = (
-    KEY_SCHEMA_VERSION,
-    KEY_STAGE,
-    KEY_TARGET,
-    KEY_REGION,
-    KEY_RELEASE,
-    KEY_NETWORK,
-    KEY_DATABASE,
-    KEY_STORAGE,
-    KEY_OBSERVABILITY,
-)
 
 
 class ReleaseOutput(TypedDict):
@@ -46,30 +41,47 @@ class ReleaseOutput(TypedDict):
 
 
 class NetworkOutput(TypedDict):
-    id: str
+    id: Input[str]
     cidr: str
-    privateSubnetIds: list[str]
-    publicSubnetIds: list[str]
+    privateSubnetIds: Input[list[str]]
+    publicSubnetIds: Input[list[str]]
 
 
 class DatabaseOutput(TypedDict):
-    resourceId: str
+    resourceId: Input[str]
     """The cloud's ID of the instance (ARN, resource ID, self link): a DR replica's source."""
-    endpoint: str
-    port: int
+    endpoint: Input[str]
+    port: Input[int]
     name: str
     engineVersion: str
 
 
 class StorageOutput(TypedDict):
-    resourceId: str
-    bucket: str
+    resourceId: Input[str]
+    bucket: Input[str]
     region: str
 
 
 class ObservabilityOutput(TypedDict):
-    logGroup: str
+    logGroup: Input[str]
     alarmCount: int
+
+
+class ContractOutputs(TypedDict):
+    """Every stack output of a stage, under the KEY_* names (CONTRACT_KEYS, in this order)."""
+
+    schemaVersion: str
+    stage: str
+    target: str
+    region: str
+    release: ReleaseOutput
+    network: NetworkOutput
+    database: DatabaseOutput
+    storage: StorageOutput
+    observability: ObservabilityOutput
+
+
+CONTRACT_KEYS: tuple[str, ...] = tuple(ContractOutputs.__annotations__)
 
 
 @dataclass(frozen=True)
@@ -103,42 +115,3 @@ def is_compatible(schema_version: object) -> bool:
     if not isinstance(schema_version, str) or "." not in schema_version:
         return False
     return schema_version.split(".", 1)[0] == SCHEMA_VERSION.split(".", 1)[0]
-
-
-def contract_outputs(
-    stage: str, target: str, region: str, release: ReleaseManifest, env: EnvironmentTemplate
-) -> dict[str, Any]:
-    """The stack outputs for one stage, under the contract's keys."""
-    network: dict[str, Any] = {
-        "id": env.network.network_id,
-        "cidr": env.network.cidr,
-        "privateSubnetIds": env.network.private_subnet_ids,
-        "publicSubnetIds": env.network.public_subnet_ids,
-    }
-    database: dict[str, Any] = {
-        "resourceId": env.database.resource_id,
-        "endpoint": env.database.endpoint,
-        "port": env.database.port,
-        "name": env.database.db_name,
-        "engineVersion": env.database.engine_version,
-    }
-    storage: dict[str, Any] = {
-        "resourceId": env.storage.resource_id,
-        "bucket": env.storage.bucket_name,
-        "region": region,
-    }
-    observability: dict[str, Any] = {
-        "logGroup": env.observability.log_group_name,
-        "alarmCount": env.observability.alarm_count,
-    }
-    return {
-        KEY_SCHEMA_VERSION: SCHEMA_VERSION,
-        KEY_STAGE: stage,
-        KEY_TARGET: target,
-        KEY_REGION: region,
-        KEY_RELEASE: release.to_output(),
-        KEY_NETWORK: network,
-        KEY_DATABASE: database,
-        KEY_STORAGE: storage,
-        KEY_OBSERVABILITY: observability,
-    }

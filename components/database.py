@@ -49,7 +49,27 @@ class Database(pulumi.ComponentResource, ABC):
     db_name: str
     engine_version: str
 
-    def _register(self) -> None:
+    def _publish(
+        self,
+        resource_id: pulumi.Input[str],
+        identifier: pulumi.Input[str],
+        endpoint: pulumi.Input[str],
+        password: pulumi.Input[str],
+        db_name: str,
+        engine_version: str,
+        port: pulumi.Input[int] = POSTGRES_PORT,
+    ) -> None:
+        """Set the outputs every target's database has, and register them under the same keys.
+
+        Called last by each target; the password stays a secret whatever it was given as.
+        """
+        self.resource_id = pulumi.Output.from_input(resource_id)
+        self.identifier = pulumi.Output.from_input(identifier)
+        self.endpoint = pulumi.Output.from_input(endpoint)
+        self.port = pulumi.Output.from_input(port)
+        self.password = pulumi.Output.secret(password)
+        self.db_name = db_name
+        self.engine_version = engine_version
         self.register_outputs(
             {
                 "resource_id": self.resource_id,

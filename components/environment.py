@@ -9,7 +9,15 @@ from typing import Any
 import pulumi
 
 from components.compute import AppConnection, Compute, ComputeArgs
-from components.contract import ReleaseManifest
+from components.contract import (
+    SCHEMA_VERSION,
+    ContractOutputs,
+    DatabaseOutput,
+    NetworkOutput,
+    ObservabilityOutput,
+    ReleaseManifest,
+    StorageOutput,
+)
 from components.database import Database, DatabaseArgs
 from components.kit import KitSite
 from components.network import Network, NetworkArgs
@@ -137,3 +145,41 @@ class EnvironmentTemplate(pulumi.ComponentResource):
                 "observability": self.observability,
             }
         )
+
+    def contract_outputs(
+        self, stage: str, target: str, region: str, release: ReleaseManifest
+    ) -> ContractOutputs:
+        """The stack outputs for one stage, under the contract's keys."""
+        network: NetworkOutput = {
+            "id": self.network.network_id,
+            "cidr": self.network.cidr,
+            "privateSubnetIds": self.network.private_subnet_ids,
+            "publicSubnetIds": self.network.public_subnet_ids,
+        }
+        database: DatabaseOutput = {
+            "resourceId": self.database.resource_id,
+            "endpoint": self.database.endpoint,
+            "port": self.database.port,
+            "name": self.database.db_name,
+            "engineVersion": self.database.engine_version,
+        }
+        storage: StorageOutput = {
+            "resourceId": self.storage.resource_id,
+            "bucket": self.storage.bucket_name,
+            "region": region,
+        }
+        observability: ObservabilityOutput = {
+            "logGroup": self.observability.log_group_name,
+            "alarmCount": self.observability.alarm_count,
+        }
+        return {
+            "schemaVersion": SCHEMA_VERSION,
+            "stage": stage,
+            "target": target,
+            "region": region,
+            "release": release.to_output(),
+            "network": network,
+            "database": database,
+            "storage": storage,
+            "observability": observability,
+        }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import math
 from abc import ABC
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -56,7 +56,30 @@ class Network(pulumi.ComponentResource, ABC):
     """What must exist before a private instance can reach out (NAT gateways and their routes,
     Cloud NAT): compute waits for it, so first boot does not race the egress path."""
 
-    def _register(self) -> None:
+    def _publish(
+        self,
+        network_id: pulumi.Input[str],
+        cidr: str,
+        public_subnet_ids: Sequence[pulumi.Input[str]],
+        private_subnet_ids: Sequence[pulumi.Input[str]],
+        private_subnet_cidrs: Sequence[str],
+        egress: Sequence[pulumi.Resource] = (),
+        ready: Sequence[pulumi.CustomResource] = (),
+    ) -> None:
+        """Set the outputs every target's network has, and register them under the same keys.
+
+        Called last by each target: the other concerns read these attributes. The network ID
+        resolves only once every resource in `ready` exists, so that what is placed in the
+        network by its ID (a database, instances) waits for a finished network.
+        """
+        self.network_id = pulumi.Output.all(network_id, *[r.id for r in ready]).apply(
+            lambda ids: ids[0]
+        )
+        self.cidr = cidr
+        self.public_subnet_ids = pulumi.Output.all(*public_subnet_ids)
+        self.private_subnet_ids = pulumi.Output.all(*private_subnet_ids)
+        self.private_subnet_cidrs = tuple(private_subnet_cidrs)
+        self.egress = tuple(egress)
         self.register_outputs(
             {
                 "network_id": self.network_id,

@@ -10,7 +10,7 @@ from typing import Any
 import pulumi
 import pulumi.runtime.config
 
-from components.contract import ReleaseManifest, contract_outputs
+from components.contract import ReleaseManifest
 from components.environment import EnvironmentArgs, EnvironmentTemplate
 from components.errors import raise_if_any
 from components.targets import preflight_for_target, target_of
@@ -91,7 +91,7 @@ def build_environment(config: StageConfig, release: ReleaseManifest) -> pulumi.I
             target_settings=config.target_settings,
         ),
     )
-    return contract_outputs(config.stage, config.target, config.region, release, env)
+    return env.contract_outputs(config.stage, config.target, config.region, release)
 
 
 EnvironmentBuilder = Callable[[StageConfig, ReleaseManifest], pulumi.Inputs]

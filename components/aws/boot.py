@@ -10,7 +10,14 @@ import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from components.compute import APP_ENV_DATABASE_PASSWORD, APP_ENV_FILE
+from components.compute import APP_ENV_FILE
+from components.container import (
+    APP_CONTAINER,
+    append_password,
+    docker_run,
+    env_file_folder,
+    write_env_file,
+)
 
 ATTEMPTS = 8
 """Tries per step before the boot fails: 5 s doubling to at most 60 s, about 5 minutes in all."""
@@ -59,30 +66,28 @@ class BootSettings:
 
 def boot_script(s: BootSettings) -> str:
     image = shlex.quote(s.artifact)
-    env_lines = "\n".join(f"{k}={v}" for k, v in s.environment.items())
-    if any("\n" in v for v in s.environment.values()):
-        raise ValueError("application environment values must be single lines")
     password = (
         [
             f"# database password version: {s.password_version or 'unknown'}",
             f"DB_PASSWORD=$(retry aws secretsmanager get-secret-value "
             f"--secret-id {shlex.quote(s.password_secret_arn)} "
             "--query SecretString --output text)",
-            f"printf '{APP_ENV_DATABASE_PASSWORD}=%s\\n' \"$DB_PASSWORD\" >> {APP_ENV_FILE}",
+            append_password("DB_PASSWORD", APP_ENV_FILE),
             "unset DB_PASSWORD",
         ]
         if s.password_secret_arn
         else []
     )
-    run = (
-        f"docker run -d --name app --restart=always -p {s.app_port}:{s.app_port} "
-        f"--env-file {APP_ENV_FILE} --log-driver awslogs "
-        '--log-opt awslogs-region="$REGION" '
-        f"--log-opt awslogs-group={shlex.quote(s.log_group)} "
-        '--log-opt awslogs-stream="$INSTANCE_ID" '
-        f"{image}"
+    run = docker_run(
+        s.artifact,
+        s.app_port,
+        log_options=[
+            "--log-driver awslogs",
+            '--log-opt awslogs-region="$REGION"',
+            f"--log-opt awslogs-group={shlex.quote(s.log_group)}",
+            '--log-opt awslogs-stream="$INSTANCE_ID"',
+        ],
     )
-    env_dir = APP_ENV_FILE.rsplit("/", 1)[0]
     return "\n".join(
         [
             "#!/bin/bash",
@@ -94,10 +99,10 @@ def boot_script(s: BootSettings) -> str:
             'export AWS_DEFAULT_REGION="$REGION"',
             "retry dnf install -y docker",
             "systemctl enable --now docker",
-            f"install -d -m 0700 {env_dir}",
+            f"install -d -m 0700 {env_file_folder()}",
             "umask 077",
             # Quoted delimiter: the values are written as they are, never expanded by the shell.
-            f"cat > {APP_ENV_FILE} <<'STAGELINE_ENV'\n{env_lines}\nSTAGELINE_ENV",
+            write_env_file(s.environment, APP_ENV_FILE),
             # The SDK in the container finds the role's credentials through IMDS, not its region.
             f"printf 'AWS_REGION=%s\\n' \"$REGION\" >> {APP_ENV_FILE}",
             *password,
@@ -105,7 +110,7 @@ def boot_script(s: BootSettings) -> str:
             f"retry docker pull {image}",
             # A failed start (e.g. the log group not there yet) leaves a created container behind;
             # remove it so that the next try can reuse the name.
-            f"start_app() {{\n  docker rm -f app >/dev/null 2>&1 || true\n  {run}\n}}",
+            f"start_app() {{\n  docker rm -f {APP_CONTAINER} >/dev/null 2>&1 || true\n  {run}\n}}",
             "retry start_app",
         ]
     )

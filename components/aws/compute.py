@@ -14,11 +14,10 @@ from components.aws.boot import BootSettings, boot_script
 from components.aws.logs import log_group_arn_pattern, stage_log_group_name
 from components.aws.sizes import EC2_TYPES
 from components.compute import (
-    APP_ENV_PORT,
     AppConnection,
     Compute,
     ComputeArgs,
-    app_environment,
+    app_environment_of,
 )
 
 # Session Manager access for operators. Logs go through the scoped inline policy below, not
@@ -277,15 +276,7 @@ class AwsCompute(Compute):
         secret_arn: pulumi.Input[str | None],
         password_version: pulumi.Input[str | None],
     ) -> pulumi.Output[str]:
-        app = args.app
-        if app is None:
-            env = pulumi.Output.from_input({APP_ENV_PORT: str(args.spec.app_port)})
-        else:
-            env = pulumi.Output.all(app.database_host, app.database_port, app.bucket_name).apply(
-                lambda v: app_environment(
-                    args.spec.app_port, v[0], int(v[1]), app.database_name, app.database_user, v[2]
-                )
-            )
+        env = app_environment_of(args.spec.app_port, args.app)
         return pulumi.Output.all(env, secret_arn, password_version).apply(
             lambda v: user_data(
                 BootSettings(

@@ -109,14 +109,15 @@ class AwsDatabase(Database):
             opts=data_opts,
         )
 
-        self.resource_id = self.instance.arn
-        self.identifier = self.instance.identifier
-        self.endpoint = self.instance.address
-        self.port = self.instance.port
-        self.password = pulumi.Output.secret(password)
-        self.db_name = args.db_name
-        self.engine_version = args.spec.engine_version
-        self._register()
+        self._publish(
+            self.instance.arn,
+            self.instance.identifier,
+            self.instance.address,
+            password,
+            args.db_name,
+            args.spec.engine_version,
+            port=self.instance.port,
+        )
 
     def _final_snapshot_name(self, name: str) -> pulumi.Output[str]:
         """A snapshot name of this instance's own: RDS keeps final snapshots after the instance

@@ -114,15 +114,17 @@ class AwsNetwork(Network):
 
         self.public_subnets = public
         self.private_subnets = private
-        self.network_id = self.vpc.id
-        self.cidr = args.spec.cidr
-        self.public_subnet_ids = pulumi.Output.all(*[s.id for s in public])
-        self.private_subnet_ids = pulumi.Output.all(*[s.id for s in private])
-        self.private_subnet_cidrs = plan.private
-        # A private instance reaches out only once its subnet uses the route table, the default
-        # route is in it, and the NAT gateway behind it is available (Pulumi waits for that).
-        self.egress = (*self.nat_gateways, *routes, *associations)
-        self._register()
+        self._publish(
+            self.vpc.id,
+            args.spec.cidr,
+            [s.id for s in public],
+            [s.id for s in private],
+            plan.private,
+            # A private instance reaches out only once its subnet uses the route table, the
+            # default route is in it, and the NAT gateway behind it is available (Pulumi waits
+            # for that).
+            egress=(*self.nat_gateways, *routes, *associations),
+        )
 
     def _nat_gateways(
         self,

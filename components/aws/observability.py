@@ -8,9 +8,24 @@ import pulumi
 import pulumi_aws as aws
 
 from components.aws.logs import stage_log_group_name
-from components.observability import Observability, ObservabilityArgs
+from components.observability import (
+    AlarmMetrics,
+    Observability,
+    ObservabilityArgs,
+    watched_id,
+    watched_metrics,
+)
 
 FREE_STORAGE_ALARM_BYTES = 2 * 1024**3
+METRICS = AlarmMetrics(
+    compute_cpu="CPUUtilization",
+    database_cpu="CPUUtilization",
+    database_storage="FreeStorageSpace",
+    storage_threshold=FREE_STORAGE_ALARM_BYTES,
+    storage_below=True,
+)
+NAMESPACES = {"compute": "AWS/EC2", "database": "AWS/RDS"}
+DIMENSIONS = {"compute": "AutoScalingGroupName", "database": "DBInstanceIdentifier"}
 CLOUDWATCH = "cloudwatch.amazonaws.com"
 
 
@@ -143,41 +158,16 @@ class AwsObservability(Observability):
             parent=self.topic, depends_on=[self.key_policy, self.topic_policy]
         )
 
-        # (suffix, namespace, metric, dimensions, comparison, threshold)
-        watched = [
-            (
-                "compute-cpu",
-                "AWS/EC2",
-                "CPUUtilization",
-                {"AutoScalingGroupName": args.compute_group},
-                "GreaterThanThreshold",
-                args.spec.cpu_alarm_percent,
-            ),
-            (
-                "database-cpu",
-                "AWS/RDS",
-                "CPUUtilization",
-                {"DBInstanceIdentifier": args.database_identifier},
-                "GreaterThanThreshold",
-                args.spec.cpu_alarm_percent,
-            ),
-            (
-                "database-storage",
-                "AWS/RDS",
-                "FreeStorageSpace",
-                {"DBInstanceIdentifier": args.database_identifier},
-                "LessThanThreshold",
-                FREE_STORAGE_ALARM_BYTES,
-            ),
-        ]
         self.alarms = [
             aws.cloudwatch.MetricAlarm(
-                f"{name}-{suffix}",
-                namespace=namespace,
-                metric_name=metric,
-                dimensions=dimensions,
-                comparison_operator=comparison,
-                threshold=threshold,
+                f"{name}-{watched.suffix}",
+                namespace=NAMESPACES[watched.subject],
+                metric_name=watched.metric,
+                dimensions={DIMENSIONS[watched.subject]: watched_id(args, watched.subject)},
+                comparison_operator="LessThanThreshold"
+                if watched.below
+                else "GreaterThanThreshold",
+                threshold=watched.threshold,
                 statistic="Average",
                 period=300,
                 evaluation_periods=2,
@@ -186,8 +176,7 @@ class AwsObservability(Observability):
                 tags=tags,
                 opts=alarm_opts,
             )
-            for suffix, namespace, metric, dimensions, comparison, threshold in watched
-            if args.spec.alarms
+            for watched in watched_metrics(args.spec.alarms, args.spec.cpu_alarm_percent, METRICS)
         ]
 
         self.log_group_name = self.log_group.name

@@ -18,11 +18,11 @@ from components.azure.naming import storage_account_prefix
 from components.azure.release import SecretSource, encoded, release_script, without_release
 from components.azure.sizes import VM_SIZES
 from components.compute import (
-    APP_ENV_PORT,
+    LOGIN_USER,
     AppConnection,
     Compute,
     ComputeArgs,
-    app_environment,
+    app_environment_of,
 )
 
 # Canonical's image; `latest` lets each new instance start from a patched build.
@@ -32,7 +32,6 @@ IMAGE = {
     "sku": "server",
     "version": "latest",
 }
-ADMIN_USER = "stageline"
 RELEASE_EXTENSION = "release"
 PASSWORD_SECRET = "database-password"
 VAULT_SUFFIX = 6
@@ -148,21 +147,9 @@ class AzureCompute(Compute):
         )
         self.vault, self.secret, self.grants = None, None, []
         secret_url: pulumi.Input[str | None] = None
-        environment: pulumi.Input[dict[str, str]] = {APP_ENV_PORT: str(args.spec.app_port)}
+        environment = app_environment_of(args.spec.app_port, args.app)
         if args.app is not None:
             secret_url = self._secret_store(name, args.app, rg, client, tags)
-            environment = pulumi.Output.all(
-                args.app.database_host, args.app.database_port, args.app.bucket_name
-            ).apply(
-                lambda v: app_environment(
-                    args.spec.app_port,  # type: ignore[union-attr]
-                    v[0],
-                    v[1],
-                    args.app.database_name,  # type: ignore[union-attr]
-                    args.app.database_user,  # type: ignore[union-attr]
-                    v[2],
-                )
-            )
 
         # Azure refuses a Linux VM without a credential. This password is never output and no
         # rule admits SSH, so it opens nothing; it only satisfies the API.
@@ -210,7 +197,7 @@ class AzureCompute(Compute):
             virtual_machine_profile={
                 "os_profile": {
                     "computer_name_prefix": "app",
-                    "admin_username": ADMIN_USER,
+                    "admin_username": LOGIN_USER,
                     "admin_password": pulumi.Output.secret(admin_password.result),
                     "linux_configuration": {"provision_vm_agent": True},
                 },

@@ -7,12 +7,10 @@ import pulumi
 from pulumi_azure_native import authorization, dbforpostgresql, privatedns, resources
 
 from components.azure.naming import DATABASE_SUBNET, dns_label
-from components.azure.network import POSTGRES_PORT
 from components.azure.sizes import POSTGRES_SKUS, postgres_storage_gb, postgres_tier
-from components.database import Database, DatabaseArgs
+from components.database import ADMIN_USER, Database, DatabaseArgs
 from components.passwords import master_password
 
-ADMIN_USER = "stageline"
 # Private access needs a zone under this suffix, linked to the VNet, before the server exists.
 PRIVATE_ZONE_SUFFIX = "private.postgres.database.azure.com"
 
@@ -135,12 +133,12 @@ class AzureDatabase(Database):
             else None
         )
 
-        self.resource_id = self.server.id
-        # Azure Monitor addresses the server by its resource ID: the alert dimension.
-        self.identifier = self.server.id
-        self.endpoint = self.server.fully_qualified_domain_name
-        self.port = pulumi.Output.from_input(POSTGRES_PORT)
-        self.password = pulumi.Output.secret(password)
-        self.db_name = args.db_name
-        self.engine_version = args.spec.engine_version
-        self._register()
+        self._publish(
+            self.server.id,
+            # Azure Monitor addresses the server by its resource ID: the alert dimension.
+            self.server.id,
+            self.server.fully_qualified_domain_name,
+            password,
+            args.db_name,
+            args.spec.engine_version,
+        )

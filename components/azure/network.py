@@ -9,9 +9,9 @@ import pulumi
 from pulumi_azure_native import network, resources
 
 from components.azure.naming import DATABASE_SUBNET
+from components.database import POSTGRES_PORT
 from components.network import Network, NetworkArgs, plan_subnets
 
-POSTGRES_PORT = 5432
 POSTGRES_DELEGATION = "Microsoft.DBforPostgreSQL/flexibleServers"
 
 
@@ -151,16 +151,15 @@ class AzureNetwork(Network):
             default_outbound_access=False,
         )
 
-        # The database addresses its delegated subnet through the VNet's ID; resolving the ID
-        # only once every subnet exists makes it (and compute) wait for a finished network.
-        self.network_id = pulumi.Output.all(self.vnet.id, self.database_subnet.id).apply(
-            lambda ids: ids[0]
+        self._publish(
+            self.vnet.id,
+            args.spec.cidr,
+            [s.id for s in self.public_subnets],
+            [s.id for s in self.private_subnets],
+            plan.private,
+            # The database addresses its delegated subnet through the VNet's ID.
+            ready=[self.database_subnet],
         )
-        self.cidr = args.spec.cidr
-        self.public_subnet_ids = pulumi.Output.all(*[s.id for s in self.public_subnets])
-        self.private_subnet_ids = pulumi.Output.all(*[s.id for s in self.private_subnets])
-        self.private_subnet_cidrs = plan.private
-        self._register()
 
     def _nat_gateways(
         self, name: str, args: NetworkArgs, rg: pulumi.Output[str], tags: dict[str, str]

@@ -7,9 +7,25 @@ import pulumi
 from pulumi_azure_native import monitor, operationalinsights, resources
 
 from components.azure.release import LOG_FACILITY, without_release
-from components.observability import Observability, ObservabilityArgs
+from components.observability import (
+    AlarmMetrics,
+    Observability,
+    ObservabilityArgs,
+    watched_id,
+    watched_metrics,
+)
 
 DATABASE_STORAGE_ALERT_PERCENT = 90
+METRICS = AlarmMetrics(
+    compute_cpu="Percentage CPU",
+    database_cpu="cpu_percent",
+    database_storage="storage_percent",
+    storage_threshold=DATABASE_STORAGE_ALERT_PERCENT,
+)
+RESOURCE_TYPES = {
+    "compute": "Microsoft.Compute/virtualMachineScaleSets",
+    "database": "Microsoft.DBforPostgreSQL/flexibleServers",
+}
 SYSLOG_STREAM = "Microsoft-Syslog"
 RECEIVERS = (
     "arm_role_receivers",
@@ -34,6 +50,7 @@ class AzureObservability(Observability):
     action_group: monitor.ActionGroup
     log_rule: monitor.DataCollectionRule
     log_rule_association: monitor.DataCollectionRuleAssociation
+    alarms: list[monitor.MetricAlert]
 
     def __init__(
         self, name: str, args: ObservabilityArgs, opts: pulumi.ResourceOptions | None = None
@@ -98,40 +115,13 @@ class AzureObservability(Observability):
             opts=pulumi.ResourceOptions(parent=self, ignore_changes=list(RECEIVERS)),
         )
 
-        # (suffix, scope, resource type, metric, operator, threshold)
-        watched = [
-            (
-                "compute-cpu",
-                args.compute_group,
-                "Microsoft.Compute/virtualMachineScaleSets",
-                "Percentage CPU",
-                "GreaterThan",
-                args.spec.cpu_alarm_percent,
-            ),
-            (
-                "database-cpu",
-                args.database_identifier,
-                "Microsoft.DBforPostgreSQL/flexibleServers",
-                "cpu_percent",
-                "GreaterThan",
-                args.spec.cpu_alarm_percent,
-            ),
-            (
-                "database-storage",
-                args.database_identifier,
-                "Microsoft.DBforPostgreSQL/flexibleServers",
-                "storage_percent",
-                "GreaterThan",
-                DATABASE_STORAGE_ALERT_PERCENT,
-            ),
-        ]
-        alerts = [
+        self.alarms = [
             monitor.MetricAlert(
-                f"{name}-{suffix}",
+                f"{name}-{watched.suffix}",
                 resource_group_name=rg,
                 location="global",
-                scopes=[scope],
-                target_resource_type=resource_type,
+                scopes=[watched_id(args, watched.subject)],
+                target_resource_type=RESOURCE_TYPES[watched.subject],
                 severity=2,
                 enabled=True,
                 auto_mitigate=True,
@@ -142,10 +132,10 @@ class AzureObservability(Observability):
                     "all_of": [
                         {
                             "criterion_type": "StaticThresholdCriterion",
-                            "name": suffix,
-                            "metric_name": metric,
-                            "operator": operator,
-                            "threshold": threshold,
+                            "name": watched.suffix,
+                            "metric_name": watched.metric,
+                            "operator": "LessThan" if watched.below else "GreaterThan",
+                            "threshold": watched.threshold,
                             "time_aggregation": "Average",
                         }
                     ],
@@ -154,10 +144,9 @@ class AzureObservability(Observability):
                 tags=tags,
                 opts=pulumi.ResourceOptions(parent=self.action_group),
             )
-            for suffix, scope, resource_type, metric, operator, threshold in watched
-            if args.spec.alarms
+            for watched in watched_metrics(args.spec.alarms, args.spec.cpu_alarm_percent, METRICS)
         ]
 
         self.log_group_name = self.workspace.name
-        self.alarm_count = len(alerts)
+        self.alarm_count = len(self.alarms)
         self._register()

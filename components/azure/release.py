@@ -12,7 +12,8 @@ import base64
 import shlex
 from dataclasses import dataclass
 
-from components.compute import APP_ENV_DATABASE_PASSWORD, APP_ENV_FILE
+from components.compute import APP_ENV_FILE
+from components.container import append_password, docker_run, env_file_folder, write_env_file
 
 UNIT = "stageline-app"
 CONTAINER = "stageline-app"
@@ -44,15 +45,14 @@ def release_script(
 ) -> str:
     """Bash run as root by the CustomScript extension; idempotent, so a rerun is a redeploy."""
     q = shlex.quote
-    env_lines = "\n".join(f"{k}={v}" for k, v in sorted(environment.items()))
     fetch = [
         "#!/bin/bash",
         "# Writes the app's environment file (mode 0600); the password comes from Key Vault.",
         "set -euo pipefail",
         "umask 077",
-        f"install -d -m 0700 {q(APP_ENV_FILE.rsplit('/', 1)[0])}",
+        f"install -d -m 0700 {env_file_folder()}",
         f"tmp=$(mktemp {q(APP_ENV_FILE)}.XXXXXX)",
-        f"cat > \"$tmp\" <<'ENV'\n{env_lines}\nENV",
+        write_env_file(dict(sorted(environment.items())), '"$tmp"'),
     ]
     if secret is not None:
         fetch += [
@@ -69,7 +69,7 @@ def release_script(
             '  echo "key vault not reachable yet (attempt $attempt)" >&2; sleep 10',
             "done",
             '[ -n "${password:-}" ] || { echo "no database password from key vault" >&2; exit 1; }',
-            f'printf \'{APP_ENV_DATABASE_PASSWORD}=%s\\n\' "$password" >> "$tmp"',
+            append_password("password", '"$tmp"'),
         ]
     fetch.append(f'mv -f "$tmp" {q(APP_ENV_FILE)}')
 
@@ -86,9 +86,19 @@ def release_script(
             f"ExecStartPre={ENV_FETCHER}",
             f"ExecStartPre=-/usr/bin/docker rm -f {CONTAINER}",
             f"ExecStartPre=/usr/bin/docker pull {q(artifact)}",
-            f"ExecStart=/usr/bin/docker run --rm --name {CONTAINER} --env-file {APP_ENV_FILE} "
-            f"-p {app_port}:{app_port} --log-driver=syslog "
-            f"--log-opt syslog-facility={LOG_FACILITY} --log-opt tag={LOG_TAG} {q(artifact)}",
+            "ExecStart="
+            + docker_run(
+                artifact,
+                app_port,
+                log_options=[
+                    "--log-driver=syslog",
+                    f"--log-opt syslog-facility={LOG_FACILITY}",
+                    f"--log-opt tag={LOG_TAG}",
+                ],
+                supervised=True,
+                name=CONTAINER,
+                docker="/usr/bin/docker",
+            ),
             f"ExecStop=/usr/bin/docker stop {CONTAINER}",
             "[Install]",
             "WantedBy=multi-user.target",

@@ -8,11 +8,17 @@ nothing of it reaches the stateful disk.
 
 from __future__ import annotations
 
-import posixpath
 import shlex
 from collections.abc import Mapping
 
-from components.compute import APP_ENV_DATABASE_PASSWORD, APP_ENV_FILE
+from components.compute import APP_ENV_FILE
+from components.container import (
+    APP_CONTAINER,
+    append_password,
+    docker_run,
+    env_file_folder,
+    write_env_file,
+)
 
 METADATA_TOKEN_URL = (
     "http://metadata.google.internal/computeMetadata/v1/instance/service-accounts/default/token"
@@ -65,7 +71,8 @@ def startup_script(
     is APP_ENV_FILE except in tests that run the script.
     """
     image = shlex.quote(artifact)
-    folder = shlex.quote(posixpath.dirname(env_file))
+    run = docker_run(artifact, app_port, log_options=["--log-driver=gcplogs"], env_file=env_file)
+    folder = env_file_folder(env_file)
     env_file = shlex.quote(env_file)
     lines = [
         "#!/bin/bash",
@@ -73,9 +80,7 @@ def startup_script(
         _RETRY,
         "umask 077",
         f"mkdir -p {folder}",
-        "printf '%s\\n' "
-        + " ".join(shlex.quote(f"{k}={v}") for k, v in environment.items())
-        + f" > {env_file}",
+        write_env_file(environment, env_file),
     ]
     if secret_version is not None:
         lines += [
@@ -83,7 +88,7 @@ def startup_script(
             _FETCH,
             # IAM grants and the first token can take a while to reach a new instance.
             f"retry {RETRY_ATTEMPTS} fetch_password",
-            f"printf '{APP_ENV_DATABASE_PASSWORD}=%s\\n' \"$DB_PASSWORD\" >> {env_file}",
+            append_password("DB_PASSWORD", env_file),
             "unset DB_PASSWORD",
         ]
     lines += [
@@ -91,8 +96,7 @@ def startup_script(
         # On first boot Cloud NAT may still be settling; a pull that fails is tried again.
         f"retry {RETRY_ATTEMPTS} docker pull {image}",
         # The script runs on every boot; the container from the last one already restarts.
-        "docker rm -f app 2>/dev/null || true",
-        f"docker run -d --name app --restart=always --log-driver=gcplogs "
-        f"--env-file {env_file} -p {app_port}:{app_port} {image}",
+        f"docker rm -f {APP_CONTAINER} 2>/dev/null || true",
+        run,
     ]
     return "\n".join(lines) + "\n"

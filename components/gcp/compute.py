@@ -10,7 +10,7 @@ import re
 import pulumi
 from pulumi_gcp import compute, projects, secretmanager, serviceaccount, storage
 
-from components.compute import AppConnection, Compute, ComputeArgs, app_environment
+from components.compute import AppConnection, Compute, ComputeArgs, app_environment_of
 from components.gcp.boot import startup_script
 from components.gcp.machines import boot_disk_type, boot_image
 from components.gcp.naming import APP_TAG, labels
@@ -96,14 +96,11 @@ class GcpCompute(Compute):
 
         self.secret = self.secret_version = None
         secret_version_name: pulumi.Output[str | None] = pulumi.Output.from_input(None)
-        environment: pulumi.Output[dict[str, str]] = pulumi.Output.from_input(
-            {"PORT": str(args.spec.app_port)}
-        )
+        environment = app_environment_of(args.spec.app_port, args.app)
         if args.app is not None:
             grants += self._wire_app(name, args.app, member, labels(args.tags))
             assert self.secret_version is not None
             secret_version_name = self.secret_version.name
-            environment = _environment(args.spec.app_port, args.app)
 
         script = pulumi.Output.all(environment, secret_version_name).apply(
             lambda values: startup_script(args.artifact, args.spec.app_port, values[0], values[1])
@@ -206,11 +203,3 @@ class GcpCompute(Compute):
             ),
             self.secret_version,
         ]
-
-
-def _environment(app_port: int, app: AppConnection) -> pulumi.Output[dict[str, str]]:
-    return pulumi.Output.all(app.database_host, app.database_port, app.bucket_name).apply(
-        lambda v: app_environment(
-            app_port, str(v[0]), int(v[1]), app.database_name, app.database_user, str(v[2])
-        )
-    )

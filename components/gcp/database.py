@@ -6,13 +6,11 @@ from __future__ import annotations
 import pulumi
 from pulumi_gcp import sql
 
-from components.database import Database, DatabaseArgs
+from components.database import ADMIN_USER, Database, DatabaseArgs
 from components.gcp.naming import labels
 from components.gcp.sizes import SQL_TIERS
 from components.passwords import master_password
 
-POSTGRES_PORT = 5432
-ADMIN_USER = "stageline"
 # Cloud SQL for PostgreSQL keeps transaction logs for point-in-time recovery at most 7 days.
 MAX_LOG_RETENTION_DAYS = 7
 
@@ -104,12 +102,12 @@ class GcpDatabase(Database):
             opts=child,
         )
 
-        self.resource_id = self.instance.self_link
-        # Cloud Monitoring's database_id for Cloud SQL: "<project>:<instance>".
-        self.identifier = pulumi.Output.concat(self.instance.project, ":", self.instance.name)
-        self.endpoint = self.instance.private_ip_address
-        self.port = pulumi.Output.from_input(POSTGRES_PORT)
-        self.password = pulumi.Output.secret(password)
-        self.db_name = args.db_name
-        self.engine_version = args.spec.engine_version
-        self._register()
+        self._publish(
+            self.instance.self_link,
+            # Cloud Monitoring's database_id for Cloud SQL: "<project>:<instance>".
+            pulumi.Output.concat(self.instance.project, ":", self.instance.name),
+            self.instance.private_ip_address,
+            password,
+            args.db_name,
+            args.spec.engine_version,
+        )

@@ -6,11 +6,10 @@ from __future__ import annotations
 import pulumi
 from pulumi_gcp import compute, servicenetworking
 
+from components.database import POSTGRES_PORT
 from components.gcp.addressing import public_ranges, service_range
 from components.gcp.naming import APP_TAG, labels
 from components.network import Network, NetworkArgs, plan_subnets
-
-POSTGRES_PORT = 5432
 
 
 class GcpNetwork(Network):
@@ -104,7 +103,7 @@ class GcpNetwork(Network):
         )
 
         self.nat = None
-        self.egress = ()
+        egress: tuple[pulumi.Resource, ...] = ()
         if args.spec.nat != "none":
             # Cloud NAT is a regional managed service, highly available on its own: `single`
             # and `per-zone` both mean one gateway for the private tier.
@@ -121,15 +120,15 @@ class GcpNetwork(Network):
                 log_config={"enable": True, "filter": "ERRORS_ONLY"},
                 opts=pulumi.ResourceOptions(parent=router),
             )
-            self.egress = (router, self.nat)
+            egress = (router, self.nat)
 
-        # Cloud SQL joins the VPC through the service connection; resolving the network ID only
-        # once it exists makes the database (and compute) wait for a finished network.
-        self.network_id = pulumi.Output.all(self.vpc.id, self.service_connection.id).apply(
-            lambda ids: ids[0]
+        self._publish(
+            self.vpc.id,
+            args.spec.cidr,
+            [s.id for s in self.public_subnets],
+            [s.id for s in self.private_subnets],
+            plan.private,
+            egress=egress,
+            # Cloud SQL joins the VPC through the service connection.
+            ready=[self.service_connection],
         )
-        self.cidr = args.spec.cidr
-        self.public_subnet_ids = pulumi.Output.all(*[s.id for s in self.public_subnets])
-        self.private_subnet_ids = pulumi.Output.all(*[s.id for s in self.private_subnets])
-        self.private_subnet_cidrs = plan.private
-        self._register()

@@ -9,9 +9,29 @@ from pulumi_gcp import logging, monitoring
 
 from components.gcp.context import provider_region
 from components.gcp.naming import labels
-from components.observability import Observability, ObservabilityArgs
+from components.observability import (
+    AlarmMetrics,
+    Observability,
+    ObservabilityArgs,
+    Subject,
+    WatchedMetric,
+    watched_id,
+    watched_metrics,
+)
 
 DATABASE_DISK_ALERT_RATIO = 0.9
+METRICS = AlarmMetrics(
+    compute_cpu="compute.googleapis.com/instance/cpu/utilization",
+    database_cpu="cloudsql.googleapis.com/database/cpu/utilization",
+    database_storage="cloudsql.googleapis.com/database/disk/utilization",
+    storage_threshold=DATABASE_DISK_ALERT_RATIO,
+    cpu_as_ratio=True,
+)
+TITLES = {
+    "compute-cpu": "compute CPU",
+    "database-cpu": "database CPU",
+    "database-storage": "database disk",
+}
 DOCKER_LOG_ID = "gcplogs-docker-driver"
 """The log docker's gcplogs driver writes every container's output to."""
 
@@ -31,13 +51,29 @@ def app_log_filter(project: str, group: str) -> str:
     )
 
 
-def _threshold(filter_: pulumi.Input[str], threshold: float, title: str) -> dict[str, object]:
+def metric_filter(subject: Subject, metric: str, watched: str) -> str:
+    """The time series of `metric` for the watched group (its instances are named after it) or
+    database (its monitoring id)."""
+    if subject == "compute":
+        return (
+            'resource.type="gce_instance" AND '
+            f'metric.type="{metric}" AND '
+            f'metadata.system_labels.name=monitoring.regex.full_match("{watched}-.*")'
+        )
+    return (
+        'resource.type="cloudsql_database" AND '
+        f'metric.type="{metric}" AND '
+        f'resource.labels.database_id="{watched}"'
+    )
+
+
+def _threshold(watched: WatchedMetric, filter_: pulumi.Input[str]) -> dict[str, object]:
     return {
-        "display_name": title,
+        "display_name": TITLES[watched.suffix],
         "condition_threshold": {
             "filter": filter_,
-            "comparison": "COMPARISON_GT",
-            "threshold_value": threshold,
+            "comparison": "COMPARISON_LT" if watched.below else "COMPARISON_GT",
+            "threshold_value": watched.threshold,
             "duration": "300s",
             "aggregations": [{"alignment_period": "300s", "per_series_aligner": "ALIGN_MEAN"}],
         },
@@ -47,6 +83,7 @@ def _threshold(filter_: pulumi.Input[str], threshold: float, title: str) -> dict
 class GcpObservability(Observability):
     log_bucket: logging.ProjectBucketConfig
     sink: logging.ProjectSink
+    alarms: list[monitoring.AlertPolicy]
 
     def __init__(
         self, name: str, args: ObservabilityArgs, opts: pulumi.ResourceOptions | None = None
@@ -84,61 +121,28 @@ class GcpObservability(Observability):
             opts=pulumi.ResourceOptions(parent=self.log_bucket),
         )
 
-        # (suffix, title, filter, threshold)
-        watched = [
-            (
-                "compute-cpu",
-                "compute CPU",
-                group.apply(
-                    lambda g: (
-                        'resource.type="gce_instance" AND '
-                        'metric.type="compute.googleapis.com/instance/cpu/utilization" AND '
-                        f'metadata.system_labels.name=monitoring.regex.full_match("{g}-.*")'
-                    )
-                ),
-                args.spec.cpu_alarm_percent / 100,
-            ),
-            (
-                "database-cpu",
-                "database CPU",
-                database_id.apply(
-                    lambda d: (
-                        'resource.type="cloudsql_database" AND '
-                        'metric.type="cloudsql.googleapis.com/database/cpu/utilization" AND '
-                        f'resource.labels.database_id="{d}"'
-                    )
-                ),
-                args.spec.cpu_alarm_percent / 100,
-            ),
-            (
-                "database-storage",
-                "database disk",
-                database_id.apply(
-                    lambda d: (
-                        'resource.type="cloudsql_database" AND '
-                        'metric.type="cloudsql.googleapis.com/database/disk/utilization" AND '
-                        f'resource.labels.database_id="{d}"'
-                    )
-                ),
-                DATABASE_DISK_ALERT_RATIO,
-            ),
-        ]
         # Operators add notification channels (email, PagerDuty) to the policies, as they
         # subscribe to the SNS topic on AWS.
-        policies = [
+        self.alarms = [
             monitoring.AlertPolicy(
-                f"{name}-{suffix}",
+                f"{name}-{watched.suffix}",
                 project=project,
-                display_name=f"{name} {title}",
+                display_name=f"{name} {TITLES[watched.suffix]}",
                 combiner="OR",
-                conditions=[_threshold(filter_, threshold, title)],
+                conditions=[
+                    _threshold(
+                        watched,
+                        pulumi.Output.from_input(watched_id(args, watched.subject)).apply(
+                            lambda w, m=watched: metric_filter(m.subject, m.metric, w)
+                        ),
+                    )
+                ],
                 user_labels=labels(args.tags),
                 opts=mine,
             )
-            for suffix, title, filter_, threshold in watched
-            if args.spec.alarms
+            for watched in watched_metrics(args.spec.alarms, args.spec.cpu_alarm_percent, METRICS)
         ]
 
         self.log_group_name = self.log_bucket.name
-        self.alarm_count = len(policies)
+        self.alarm_count = len(self.alarms)
         self._register()

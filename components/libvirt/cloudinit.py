@@ -7,6 +7,8 @@ import json
 
 import pycdlib
 
+from components.compute import LOGIN_USER
+
 
 def user_data(
     hostname: str,
@@ -20,7 +22,7 @@ def user_data(
         "hostname": hostname,
         "users": [
             {
-                "name": "stageline",
+                "name": LOGIN_USER,
                 "groups": ["sudo"],
                 "shell": "/bin/bash",
                 "sudo": "ALL=(ALL) NOPASSWD:ALL",

@@ -10,7 +10,6 @@ VM's seed) and lands on the guest as a root-only env file.
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Mapping
 
 import pulumi
@@ -18,12 +17,12 @@ import pulumi
 from components.compute import (
     APP_ENV_DATABASE_PASSWORD,
     APP_ENV_FILE,
-    APP_ENV_PORT,
     AppConnection,
     Compute,
     ComputeArgs,
-    app_environment,
+    app_environment_of,
 )
+from components.container import docker_run, env_file_text
 from components.libvirt.args import network_of
 from components.libvirt.cloudinit import user_data
 from components.libvirt.resources.domain import LibvirtDomain
@@ -31,20 +30,9 @@ from components.libvirt.site import LibvirtSite
 from components.libvirt.vm import VmSpec, build_vm
 
 
-def env_file(variables: Mapping[str, str]) -> str:
-    """`docker run --env-file` text: one NAME=value a line, taken literally (no quoting)."""
-    for name, value in variables.items():
-        if "\n" in value or "\r" in value:
-            # The value itself is never shown: it may be the password.
-            raise ValueError(f"{name} holds a line break and cannot be written to {APP_ENV_FILE}")
-    return "".join(f"{name}={value}\n" for name, value in variables.items())
-
-
 def app_user_data(
     hostname: str, key: str, artifact: str, port: int, variables: Mapping[str, str]
 ) -> str:
-    run = ["docker", "run", "-d", "--restart=always", "-p", f"{port}:{port}"]
-    run += ["--env-file", APP_ENV_FILE, artifact]
     return user_data(
         hostname,
         key,
@@ -54,33 +42,24 @@ def app_user_data(
                 "path": APP_ENV_FILE,
                 "permissions": "0600",
                 "owner": "root:root",
-                "content": env_file(variables),
+                "content": env_file_text(variables),
             }
         ],
         run=[
             ["systemctl", "enable", "--now", "docker"],
             # cloud-init runs string commands through a shell: the artifact is quoted.
-            shlex.join(run),
+            docker_run(artifact, port),
         ],
     )
 
 
 def app_variables(port: int, app: AppConnection | None) -> pulumi.Output[dict[str, str]]:
     """Every variable the application reads; secret when it carries the password."""
+    environment = app_environment_of(port, app)
     if app is None:
-        return pulumi.Output.from_input({APP_ENV_PORT: str(port)})
-    return pulumi.Output.all(
-        app.database_host,
-        app.database_port,
-        app.bucket_name,
-        pulumi.Output.secret(app.database_password),
-    ).apply(
-        lambda v: {
-            **app_environment(
-                port, str(v[0]), int(v[1]), app.database_name, app.database_user, str(v[2])
-            ),
-            APP_ENV_DATABASE_PASSWORD: str(v[3]),
-        }
+        return environment
+    return pulumi.Output.all(environment, pulumi.Output.secret(app.database_password)).apply(
+        lambda v: {**v[0], APP_ENV_DATABASE_PASSWORD: str(v[1])}
     )
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pulumi
 
-from components.database import Database, DatabaseArgs
+from components.database import ADMIN_USER, Database, DatabaseArgs
 from components.libvirt.args import network_of
 from components.libvirt.cloudinit import user_data
 from components.libvirt.resources.domain import LibvirtDomain
@@ -16,8 +16,6 @@ from components.libvirt.resources.password import Password
 from components.libvirt.resources.storage import LibvirtVolume
 from components.libvirt.site import LibvirtSite
 from components.libvirt.vm import VmSpec, build_vm
-
-POSTGRES_PORT = 5432
 
 
 def backup_cron(days: int) -> str:
@@ -43,7 +41,7 @@ def postgres_user_data(
 ) -> str:
     """Primary when `primary` is empty; else a standby cloned from it."""
     hba = "\n".join(f"hostssl all all {c} scram-sha-256" for c in clients)
-    hba += "\n" + "\n".join(f"hostssl replication stageline {c} scram-sha-256" for c in clients)
+    hba += "\n" + "\n".join(f"hostssl replication {ADMIN_USER} {c} scram-sha-256" for c in clients)
     conf_dir = f"/etc/postgresql/{version}/main"
     setup = [
         "set -eu",
@@ -61,15 +59,15 @@ def postgres_user_data(
             f"systemctl stop postgresql@{version}-main",
             f"rm -rf /var/lib/postgresql/{version}/main",
             f"PGPASSFILE=/etc/stageline/pgpass sudo -u postgres pg_basebackup -h {primary} "
-            f"-U stageline -D /var/lib/postgresql/{version}/main -R -X stream",
+            f"-U {ADMIN_USER} -D /var/lib/postgresql/{version}/main -R -X stream",
             f"systemctl start postgresql@{version}-main",
         ]
     else:
         setup += [
             f"systemctl restart postgresql@{version}-main",
-            'sudo -u postgres psql -c "CREATE ROLE stageline LOGIN REPLICATION '
+            f'sudo -u postgres psql -c "CREATE ROLE {ADMIN_USER} LOGIN REPLICATION '
             "PASSWORD '$(cat /etc/stageline/password)'\"",
-            f"sudo -u postgres createdb -O stageline {db}",
+            f"sudo -u postgres createdb -O {ADMIN_USER} {db}",
         ]
     return user_data(
         hostname,
@@ -81,7 +79,7 @@ def postgres_user_data(
                 "path": "/etc/stageline/pgpass",
                 "permissions": "0600",
                 "owner": "postgres:postgres",
-                "content": f"*:*:*:stageline:{password}\n",
+                "content": f"*:*:*:{ADMIN_USER}:{password}\n",
             },
             {"path": "/etc/stageline/pg_hba.conf", "permissions": "0644", "content": hba},
             {"path": "/etc/stageline/setup.sh", "permissions": "0700", "content": "\n".join(setup)},
@@ -157,12 +155,12 @@ class LibvirtDatabase(Database):
                     self,
                 )
             )
-        self.resource_id = self.domains[0].uuid
-        self.identifier = pulumi.Output.from_input(primary)
-        # libvirt's DNS on the stage network resolves domain hostnames.
-        self.endpoint = pulumi.Output.from_input(primary)
-        self.port = pulumi.Output.from_input(POSTGRES_PORT)
-        self.password = pulumi.Output.secret(password)
-        self.db_name = args.db_name
-        self.engine_version = args.spec.engine_version
-        self._register()
+        self._publish(
+            self.domains[0].uuid,
+            primary,
+            # libvirt's DNS on the stage network resolves domain hostnames.
+            primary,
+            password,
+            args.db_name,
+            args.spec.engine_version,
+        )

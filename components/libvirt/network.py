@@ -30,10 +30,5 @@ class LibvirtNetwork(Network):
             args.spec.cidr,
             pulumi.ResourceOptions(parent=self),
         )
-        self.network_id = self.network.uuid
-        self.cidr = args.spec.cidr
         # Domains attach to the network by name; that is the "subnet" of a site.
-        self.private_subnet_ids = self.network.id.apply(lambda net: [net])
-        self.public_subnet_ids = pulumi.Output.from_input([])
-        self.private_subnet_cidrs = (args.spec.cidr,)
-        self._register()
+        self._publish(self.network.uuid, args.spec.cidr, [], [self.network.id], (args.spec.cidr,))

@@ -6,20 +6,38 @@ case changes one upstream output and expects exactly one error, written out whol
 
 from __future__ import annotations
 
+import ast
 import asyncio
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from pulumi import StackReferenceOutputDetails
 
+from components import contract
 from components.contract import (
     CONTRACT_KEYS,
+    KEY_DATABASE,
+    KEY_NETWORK,
+    KEY_OBSERVABILITY,
+    KEY_REGION,
+    KEY_RELEASE,
+    KEY_SCHEMA_VERSION,
+    KEY_STAGE,
+    KEY_STORAGE,
+    KEY_TARGET,
     SCHEMA_VERSION,
+    ContractOutputs,
+    DatabaseOutput,
+    NetworkOutput,
+    ObservabilityOutput,
     ReleaseManifest,
-    contract_outputs,
+    ReleaseOutput,
+    StorageOutput,
     is_compatible,
 )
+from components.environment import EnvironmentTemplate
 from components.spec import EnvironmentSpec, parse_spec
 from stageline.config import ReleasePin, StageConfig
 from stageline.promotion import PromotionError, Upstream, read_upstream, resolve_release
@@ -122,7 +140,7 @@ def test_contract_outputs_maps_every_component_output() -> None:
         observability=SimpleNamespace(log_group_name="/logs", alarm_count=2),
     )
     release = ReleaseManifest("2.3.4", "ghcr.io/acme/shop:2.3.4", "tpl-1")
-    outputs = contract_outputs("qa", "aws", "us-east-1", release, env)  # type: ignore[arg-type]
+    outputs = EnvironmentTemplate.contract_outputs(env, "qa", "aws", "us-east-1", release)  # type: ignore[arg-type]
     assert outputs == {
         "schemaVersion": SCHEMA_VERSION,
         "stage": "qa",
@@ -146,6 +164,58 @@ def test_contract_outputs_maps_every_component_output() -> None:
         "observability": {"logGroup": "/logs", "alarmCount": 2},
     }
     assert tuple(outputs) == CONTRACT_KEYS
+
+
+def test_every_section_has_exactly_its_typed_keys() -> None:
+    env = SimpleNamespace(
+        network=SimpleNamespace(
+            network_id="n", cidr="10.1.0.0/16", private_subnet_ids=[], public_subnet_ids=[]
+        ),
+        database=SimpleNamespace(
+            resource_id="d", endpoint="h", port=5432, db_name="app", engine_version="16"
+        ),
+        storage=SimpleNamespace(resource_id="s", bucket_name="b"),
+        observability=SimpleNamespace(log_group_name="/l", alarm_count=0),
+    )
+    release = ReleaseManifest("1", "a", "t")
+    outputs = EnvironmentTemplate.contract_outputs(env, "qa", "aws", "r", release)  # type: ignore[arg-type]
+    sections = {
+        KEY_RELEASE: ReleaseOutput,
+        KEY_NETWORK: NetworkOutput,
+        KEY_DATABASE: DatabaseOutput,
+        KEY_STORAGE: StorageOutput,
+        KEY_OBSERVABILITY: ObservabilityOutput,
+    }
+    for key, schema in sections.items():
+        assert list(outputs[key]) == list(schema.__annotations__), key  # type: ignore[literal-required]
+
+
+def test_the_output_keys_are_the_schemas() -> None:
+    keys = [
+        KEY_SCHEMA_VERSION,
+        KEY_STAGE,
+        KEY_TARGET,
+        KEY_REGION,
+        KEY_RELEASE,
+        KEY_NETWORK,
+        KEY_DATABASE,
+        KEY_STORAGE,
+        KEY_OBSERVABILITY,
+    ]
+    assert list(ContractOutputs.__annotations__) == keys
+
+
+def test_the_contract_is_a_pure_schema() -> None:
+    """contract.py imports nothing of stageline's: the environment and the operator import it."""
+    source = Path(contract.__file__).read_text()
+    imported = [
+        node.module if isinstance(node, ast.ImportFrom) else alias.name
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in node.names
+    ]
+    ours = [m for m in imported if m and m.split(".")[0] in {"components", "stageline"}]
+    assert ours == [], f"{contract.__file__} imports {ours}"
 
 
 # --- what a stage accepts from its upstream ----------------------------------------------

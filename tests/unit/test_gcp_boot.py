@@ -102,7 +102,7 @@ def test_boot_fetches_the_password_and_runs_with_an_env_file(tmp_path: Path) -> 
     run = [c for c in docker if c.startswith("run ")]
     assert run == [
         f"run -d --name app --restart=always --log-driver=gcplogs "
-        f"--env-file {env_file} -p 8080:8080 {ARTIFACT}"
+        f"-p 8080:8080 --env-file {env_file} {ARTIFACT}"
     ], docker
     assert PASSWORD not in "\n".join(docker)
     assert PASSWORD not in result.stdout + result.stderr

@@ -23,7 +23,8 @@ from components.compute import (
     APP_ENV_PORT,
     AppConnection,
 )
-from components.libvirt.compute import LibvirtCompute, env_file
+from components.container import env_file_text
+from components.libvirt.compute import LibvirtCompute
 from components.libvirt.settings import LibvirtSettings
 from components.libvirt.site import LibvirtSite, SiteArgs
 from stageline.plan.mocks import PlanMocks
@@ -163,7 +164,7 @@ def test_without_a_connection_only_the_port_is_set(monitor: RecordingMonitor):
 
 def test_env_file_refuses_a_line_break_without_showing_the_value() -> None:
     with pytest.raises(ValueError, match=APP_ENV_DATABASE_PASSWORD) as caught:
-        env_file({APP_ENV_DATABASE_PASSWORD: "secret\nINJECTED=1"})
+        env_file_text({APP_ENV_DATABASE_PASSWORD: "secret\nINJECTED=1"})
     assert "secret" not in str(caught.value).replace(APP_ENV_DATABASE_PASSWORD, "")
 
 

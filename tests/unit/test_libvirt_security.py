@@ -21,8 +21,9 @@ from components.compute import (
     APP_ENV_FILE,
     AppConnection,
 )
+from components.database import POSTGRES_PORT
 from components.libvirt.compute import LibvirtCompute
-from components.libvirt.database import POSTGRES_PORT, LibvirtDatabase
+from components.libvirt.database import LibvirtDatabase
 from components.libvirt.settings import LibvirtSettings
 from components.libvirt.site import LibvirtSite, SiteArgs
 from components.libvirt.storage import LibvirtStorage
