@@ -276,7 +276,15 @@ def test_app_logs_flow_from_the_agent_into_the_workspace(recorder: Recorder):
         assert association["dataCollectionRuleId"] == "o-app-logs-id", association
         assert association["resourceUri"].endswith("virtualMachineScaleSets/vmss1"), association
 
-    return pulumi.Output.all(group.autoscale.id, obs.action_group.id).apply(check)
+    # Wait for every resource the check reads: the rule and its association register after
+    # the action group, so waiting on that alone raced them.
+    watched = (
+        group.autoscale.id,
+        obs.action_group.id,
+        obs.log_rule.id,
+        obs.log_rule_association.id,
+    )
+    return pulumi.Output.all(*watched).apply(check)
 
 
 # 6. The app uses its own database and container, the password from Key Vault.
