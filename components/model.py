@@ -256,6 +256,19 @@ def validate(
         return None, issues_from(error, cls, raw, prefix, unknown_at_root)
 
 
+def validate_section(
+    cls: type[T], raw: Any, section: str, rules: Callable[[T], list[ConfigIssue]]
+) -> tuple[T | None, list[ConfigIssue]]:
+    """A target's own `stageline:<section>`: the model's checks, then the target's `rules` on
+    what parsed, every problem at once (a key with a bad value is not checked twice)."""
+    parsed, issues = validate(cls, {} if raw is None else raw, prefix=section)
+    checked = parsed if parsed is not None else read_leniently(cls, raw)
+    reported = {issue.key for issue in issues}
+    if checked is not None:
+        issues += [issue for issue in rules(checked) if issue.key not in reported]
+    return (parsed if not issues else None), issues
+
+
 def read_leniently(cls: type[T], raw: Any) -> T | None:
     """`raw` as a `cls`, leaving out each key whose value is wrong (so it takes its default),
     or None when that is not enough. For reading one stage's keys to relate it to others,
@@ -307,4 +320,5 @@ __all__ = [
     "text_keys",
     "unknown_key",
     "validate",
+    "validate_section",
 ]

@@ -67,6 +67,8 @@ PathResolver = Callable[[Mapping[str, Any], Path], Mapping[str, Any]]
 """(raw section, project root) -> the section with its relative file paths made absolute."""
 MockState = Callable[[str, str, Mapping[str, Any]], Mapping[str, Any]]
 """(resource type, name, inputs) -> what the provider would compute on create."""
+Computed = Callable[[str], Mapping[str, Any]]
+"""(resource name) -> what the provider computes on create for one resource type."""
 
 
 def _no_rules(spec: EnvironmentSpec, region: str, stack: str) -> list[ConfigIssue]:
@@ -77,17 +79,14 @@ def _same_paths(raw: Mapping[str, Any], root: Path) -> Mapping[str, Any]:
     return raw
 
 
-def _nothing_computed(typ: str, name: str, inputs: Mapping[str, Any]) -> Mapping[str, Any]:
-    return {}
-
-
 @dataclass(frozen=True)
 class Target:
     """Everything the operator needs to know about one target; no provider SDK behind it."""
 
     name: str
-    kit: Callable[[], KitBuilder]
-    """Imports the target's kit (and so its provider SDK) and returns its builder."""
+    kit: str
+    """The module of the target's kit, whose `build` is its builder; imported only when a stage
+    deploys (it imports the provider SDK)."""
     places: Places
     """Its regions and their zones, or its named sites."""
     sdk: tuple[str, ...] = ()
@@ -99,7 +98,10 @@ class Target:
     preflight: Preflight | None = None
     """Live checks, skipped by offline plans; None: the target has none."""
     resolve_paths: PathResolver = _same_paths
-    mock_state: MockState = _nothing_computed
+    computed: Mapping[str, Computed] = field(default_factory=dict)
+    """What the provider computes on create, by resource type: name -> values (offline plans)."""
+    mock_state: MockState | None = None
+    """In place of `computed`, where the values depend on the inputs."""
     mock_calls: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     """What the provider answers to invokes during an offline plan, by function token."""
 
@@ -119,10 +121,18 @@ class Target:
             )
         ]
 
+    def planned_state(self, typ: str, name: str, inputs: Mapping[str, Any]) -> Mapping[str, Any]:
+        """What an offline plan shows for the values the provider would compute."""
+        if self.mock_state is not None:
+            return self.mock_state(typ, name, inputs)
+        computed = self.computed.get(typ)
+        return computed(name) if computed else {}
+
     def load_kit(self) -> KitBuilder:
         """The kit builder. Only a missing provider SDK becomes the friendly message."""
         try:
-            return self.kit()
+            builder: KitBuilder = importlib.import_module(self.kit).build
+            return builder
         except ModuleNotFoundError as exc:
             if (exc.name or "").partition(".")[0] not in self.sdk:
                 raise

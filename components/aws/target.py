@@ -2,26 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
-
 from components.aws.regions import REGIONS
 from components.aws.rules import validate
 from components.database import POSTGRES_PORT
-from components.targets import Target
-
-if TYPE_CHECKING:
-    from components.kit import KitBuilder
-
-
-def _kit() -> KitBuilder:
-    from components.aws.kit import build
-
-    return build
-
+from components.targets import Computed, Target
 
 # What the provider computes after create, per resource type (for offline plans).
-_COMPUTED: dict[str, Any] = {
+_COMPUTED: dict[str, Computed] = {
     "aws:rds/instance:Instance": lambda name: {
         "identifier": name,
         "address": f"{name}.mock.rds.amazonaws.com",
@@ -34,11 +21,11 @@ _COMPUTED: dict[str, Any] = {
 }
 
 
-def mock_state(typ: str, name: str, inputs: Mapping[str, Any]) -> Mapping[str, Any]:
-    computed = _COMPUTED.get(typ)
-    return computed(name) if computed else {}
-
-
 TARGET = Target(
-    name="aws", kit=_kit, places=REGIONS, sdk=("pulumi_aws",), rules=validate, mock_state=mock_state
+    name="aws",
+    kit="components.aws.kit",
+    places=REGIONS,
+    sdk=("pulumi_aws",),
+    rules=validate,
+    computed=_COMPUTED,
 )

@@ -8,7 +8,7 @@ from pydantic.dataclasses import dataclass
 
 from components.azure.naming import STORAGE_ACCOUNT_NAME
 from components.errors import ConfigIssue
-from components.model import MODEL_CONFIG, OptionalText, validate
+from components.model import MODEL_CONFIG, OptionalText, validate_section
 
 SECTION = "azure"
 
@@ -21,12 +21,13 @@ class AzureSettings:
 
 
 def parse_settings(raw: Any) -> tuple[AzureSettings | None, list[ConfigIssue]]:
-    settings, issues = validate(AzureSettings, {} if raw is None else raw, prefix=SECTION)
-    if settings is None:
-        return None, issues
+    return validate_section(AzureSettings, raw, SECTION, _account_name)
+
+
+def _account_name(settings: AzureSettings) -> list[ConfigIssue]:
     account = settings.storage_account_name
     if account is not None and not STORAGE_ACCOUNT_NAME.fullmatch(account):
-        issues.append(
+        return [
             ConfigIssue(
                 f"{SECTION}.storageAccountName",
                 account,
@@ -35,5 +36,5 @@ def parse_settings(raw: Any) -> tuple[AzureSettings | None, list[ConfigIssue]]:
                 "use e.g. acmeshopprod01 (no hyphens, underscores or capitals), or remove "
                 f"{SECTION}.storageAccountName to derive one from the stack",
             )
-        )
-    return (settings if not issues else None), issues
+        ]
+    return []

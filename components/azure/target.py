@@ -5,26 +5,13 @@ Imports no Azure SDK.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
-
 from components.azure.regions import REGIONS
 from components.azure.rules import validate
 from components.azure.settings import parse_settings
-from components.targets import Target
-
-if TYPE_CHECKING:
-    from components.kit import KitBuilder
-
-
-def _kit() -> KitBuilder:
-    from components.azure.kit import build
-
-    return build
-
+from components.targets import Computed, Target
 
 # What the provider computes after create, per resource type (for offline plans).
-_COMPUTED: dict[str, Any] = {
+_COMPUTED: dict[str, Computed] = {
     "azure-native:dbforpostgresql:Server": lambda name: {
         "fullyQualifiedDomainName": f"{name}.postgres.database.azure.com",
     },
@@ -42,19 +29,14 @@ _COMPUTED: dict[str, Any] = {
 }
 
 
-def mock_state(typ: str, name: str, inputs: Mapping[str, Any]) -> Mapping[str, Any]:
-    computed = _COMPUTED.get(typ)
-    return computed(name) if computed else {}
-
-
 TARGET = Target(
     name="azure",
-    kit=_kit,
+    kit="components.azure.kit",
     places=REGIONS,
     sdk=("pulumi_azure_native",),
     settings=parse_settings,
     rules=validate,
-    mock_state=mock_state,
+    computed=_COMPUTED,
     mock_calls={
         "azure-native:authorization:getClientConfig": {
             "subscriptionId": "00000000-0000-0000-0000-000000000000",

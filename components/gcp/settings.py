@@ -8,7 +8,7 @@ from pydantic.dataclasses import dataclass
 
 from components.errors import ConfigIssue
 from components.gcp.naming import is_rfc1035
-from components.model import MODEL_CONFIG, OptionalText, validate
+from components.model import MODEL_CONFIG, OptionalText, validate_section
 
 SECTION = "gcp"
 
@@ -22,12 +22,13 @@ class GcpSettings:
 
 
 def parse_settings(raw: Any) -> tuple[GcpSettings | None, list[ConfigIssue]]:
-    settings, issues = validate(GcpSettings, {} if raw is None else raw, prefix=SECTION)
-    if settings is None:
-        return None, issues
+    return validate_section(GcpSettings, raw, SECTION, _instance_name)
+
+
+def _instance_name(settings: GcpSettings) -> list[ConfigIssue]:
     instance = settings.database_instance_name
     if instance is not None and not is_rfc1035(instance):
-        issues.append(
+        return [
             ConfigIssue(
                 f"{SECTION}.databaseInstanceName",
                 instance,
@@ -35,5 +36,5 @@ def parse_settings(raw: Any) -> tuple[GcpSettings | None, list[ConfigIssue]]:
                 "digits or hyphens, not ending in a hyphen)",
                 f"use e.g. shop-prod-pg, or remove {SECTION}.databaseInstanceName to derive one",
             )
-        )
-    return (settings if not issues else None), issues
+        ]
+    return []

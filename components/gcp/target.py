@@ -5,26 +5,13 @@ Imports no GCP SDK.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
-
 from components.gcp.regions import REGIONS
 from components.gcp.rules import validate
 from components.gcp.settings import parse_settings
-from components.targets import Target
-
-if TYPE_CHECKING:
-    from components.kit import KitBuilder
-
-
-def _kit() -> KitBuilder:
-    from components.gcp.kit import build
-
-    return build
-
+from components.targets import Computed, Target
 
 # What the provider computes after create, per resource type (for offline plans).
-_COMPUTED: dict[str, Any] = {
+_COMPUTED: dict[str, Computed] = {
     "gcp:sql/databaseInstance:DatabaseInstance": lambda name: {
         "project": "mock-project",
         "privateIpAddress": "10.0.0.3",
@@ -48,17 +35,12 @@ _COMPUTED: dict[str, Any] = {
 }
 
 
-def mock_state(typ: str, name: str, inputs: Mapping[str, Any]) -> Mapping[str, Any]:
-    computed = _COMPUTED.get(typ)
-    return computed(name) if computed else {}
-
-
 TARGET = Target(
     name="gcp",
-    kit=_kit,
+    kit="components.gcp.kit",
     places=REGIONS,
     sdk=("pulumi_gcp",),
     settings=parse_settings,
     rules=validate,
-    mock_state=mock_state,
+    computed=_COMPUTED,
 )

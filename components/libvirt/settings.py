@@ -10,7 +10,7 @@ from pydantic.dataclasses import dataclass
 
 from components.errors import ConfigIssue
 from components.libvirt.uri import SSH_SCHEMES, SiteUri
-from components.model import MODEL_CONFIG, Says, Text, Whole, read_leniently, validate
+from components.model import MODEL_CONFIG, Says, Text, Whole, validate_section
 
 SECTION = "libvirt"
 URI_SCHEMES = ("qemu", "qemu+ssh")
@@ -56,17 +56,7 @@ class LibvirtSettings:
 
 
 def parse_settings(raw: Any) -> tuple[LibvirtSettings | None, list[ConfigIssue]]:
-    settings, issues = validate(LibvirtSettings, {} if raw is None else raw, prefix=SECTION)
-    if settings is None:
-        # Every problem at once: the keys that did parse still get their rules checked.
-        lenient = read_leniently(LibvirtSettings, raw)
-        reported = {i.key for i in issues}
-        issues += (
-            [i for i in validate_settings(lenient) if i.key not in reported] if lenient else []
-        )
-        return None, issues
-    issues = validate_settings(settings)
-    return (settings if not issues else None), issues
+    return validate_section(LibvirtSettings, raw, SECTION, validate_settings)
 
 
 def validate_settings(s: LibvirtSettings) -> list[ConfigIssue]:

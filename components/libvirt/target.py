@@ -14,14 +14,7 @@ from components.targets import Target
 
 if TYPE_CHECKING:
     from components.errors import ConfigIssue
-    from components.kit import KitBuilder
     from components.spec import EnvironmentSpec
-
-
-def _kit() -> KitBuilder:
-    from components.libvirt.kit import build
-
-    return build
 
 
 def _preflight(stack: str, spec: EnvironmentSpec, settings: LibvirtSettings) -> list[ConfigIssue]:
@@ -47,7 +40,7 @@ def mock_state(typ: str, name: str, inputs: Mapping[str, Any]) -> Mapping[str, A
 
 TARGET = Target(
     name="libvirt",
-    kit=_kit,
+    kit="components.libvirt.kit",
     places=Sites(),
     sdk=("libvirt", "paramiko"),
     settings=parse_settings,

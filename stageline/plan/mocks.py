@@ -41,7 +41,7 @@ class PlanMocks(pulumi.runtime.Mocks):
             state.update(computed(args.name))
         owner = owner_of_type(args.typ)
         if owner is not None:
-            state.update(owner.mock_state(args.typ, args.name, args.inputs))
+            state.update(owner.planned_state(args.typ, args.name, args.inputs))
         return f"{args.name}-id", state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list]:

@@ -15,7 +15,9 @@ from click.testing import CliRunner
 from pydantic import Field, StrictFloat, TypeAdapter
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
+from components.azure.settings import parse_settings as parse_azure_settings
 from components.errors import ConfigError, ConfigIssue
+from components.libvirt.settings import parse_settings as parse_libvirt_settings
 from components.model import (
     MODEL_CONFIG,
     Says,
@@ -426,3 +428,29 @@ def test_issues_come_unknown_keys_first_then_provider_keys_then_the_stage_then_t
         ("stageline", "promotesFrom"),
         ("stageline", "compute.minCount"),
     ]
+
+
+def test_a_target_section_reports_its_rules_beside_its_model_errors() -> None:
+    # The unknown key fails the model; the name rule still runs on what did parse.
+    settings, issues = parse_azure_settings({"storageAccountName": "Bad_Name", "storageAcount": 1})
+    assert settings is None
+    assert [(i.key, i.problem) for i in issues] == [
+        ("azure.storageAcount", "unknown key"),
+        ("azure.storageAccountName", issues[1].problem),
+    ]
+    assert issues[1].problem.startswith("an Azure storage account name"), issues[1]
+
+
+def test_a_key_the_model_refused_is_not_checked_again_by_the_rules() -> None:
+    # The lenient read leaves baseImage at its default "", which its rule would refuse again.
+    settings, issues = parse_libvirt_settings({"baseImage": 5})
+    assert settings is None
+    assert [(i.key, i.value, i.problem) for i in issues] == [
+        ("libvirt.baseImage", 5, "is required")
+    ]
+
+
+def test_a_section_that_passes_model_and_rules_is_returned() -> None:
+    settings, issues = parse_azure_settings({"storageAccountName": "shopprod01"})
+    assert issues == [] and settings is not None
+    assert settings.storage_account_name == "shopprod01"

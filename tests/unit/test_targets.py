@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import subprocess
 import sys
@@ -50,9 +49,7 @@ def test_a_broken_import_inside_a_target_is_reported_not_swallowed(
 
 
 def _target_with_kit(missing: str, sdk: tuple[str, ...]) -> Target:
-    return Target(
-        name="fake", kit=lambda: importlib.import_module(missing).build, places=Sites(), sdk=sdk
-    )
+    return Target(name="fake", kit=missing, places=Sites(), sdk=sdk)
 
 
 def test_only_a_missing_provider_sdk_gets_the_install_message() -> None:
