@@ -49,9 +49,6 @@ APP_ENV_DATABASE_SSLMODE = "PGSSLMODE"
 APP_ENV_BUCKET = "BUCKET_NAME"
 APP_ENV_FILE = "/etc/stageline/app.env"
 """Where boot scripts write the variables (mode 0600) for `docker run --env-file`."""
-LOGIN_USER = "stageline"
-"""The operating-system account on a target's VMs where the target must name one (an Azure
-scale set, a libvirt guest operators reach over SSH)."""
 
 
 def app_environment(

@@ -14,11 +14,11 @@ from pulumi_azure_native import (
     resources,
 )
 
+from components.accounts import LOGIN_USER
 from components.azure.naming import storage_account_prefix
 from components.azure.release import SecretSource, encoded, release_script, without_release
 from components.azure.sizes import VM_SIZES
 from components.compute import (
-    LOGIN_USER,
     AppConnection,
     Compute,
     ComputeArgs,

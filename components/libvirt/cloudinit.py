@@ -7,7 +7,7 @@ import json
 
 import pycdlib
 
-from components.compute import LOGIN_USER
+from components.accounts import LOGIN_USER
 
 
 def user_data(

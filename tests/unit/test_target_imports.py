@@ -75,3 +75,22 @@ def test_stage_imports_only_its_target_sdk(stage: str) -> None:
         m for m in report["modules"] if m.startswith(f"components.{target}")
     }
     assert not {m for m in foreign if m.split(".")[1] in TARGETS}, foreign
+
+
+PROVIDER_MODULES = sorted(
+    f"components.libvirt.resources.{p.stem}"
+    for p in (Path(__file__).parents[2] / "components/libvirt/resources").glob("*.py")
+    if p.stem != "__init__"
+)
+
+
+@pytest.mark.parametrize("module", PROVIDER_MODULES)
+def test_libvirt_provider_modules_load_without_the_config_model(module: str) -> None:
+    # The engine starts a provider process for the dynamic resources on every `up`, and each
+    # of its calls unpickles a provider, importing its module: pydantic there cost every
+    # no-op `up local` a tenth of a second.
+    probe = f"import json, sys, {module}; print(json.dumps(sorted(sys.modules)))"
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    loaded = set(json.loads(proc.stdout))
+    assert not {"pydantic", "components.spec", "components.model"} & loaded, module
