@@ -14,6 +14,8 @@ from collections.abc import Mapping, Sequence
 
 from components.compute import APP_ENV_DATABASE_PASSWORD, APP_ENV_FILE
 
+RETRY_MAX_DELAY_SECONDS = 60
+"""The longest wait between two attempts of a boot step."""
 APP_CONTAINER = "app"
 """The container's name on the instance, so that a rerun can replace it."""
 ENV_DELIMITER = "STAGELINE_ENV"
@@ -52,6 +54,29 @@ def append_password(shell_variable: str, destination: str) -> str:
     printf keeps the value off the command line of any other process and out of `set -x`.
     """
     return f"printf '{APP_ENV_DATABASE_PASSWORD}=%s\\n' \"${shell_variable}\" >> {destination}"
+
+
+def retry_function(attempts: int, first_delay: int) -> str:
+    """Shell function `retry CMD ARGS…`: runs CMD until it succeeds, at most `attempts` times.
+
+    The wait doubles from `first_delay` seconds up to RETRY_MAX_DELAY_SECONDS, so a boot step
+    outlasts a slow network path but never hangs the boot. Only CMD's name is logged: its
+    arguments may name a secret.
+    """
+    limit = RETRY_MAX_DELAY_SECONDS
+    return f"""retry() {{
+  local attempt=1 delay={first_delay}
+  until "$@"; do
+    if [ "$attempt" -ge {attempts} ]; then
+      echo "stageline: giving up after $attempt attempts: $1" >&2
+      return 1
+    fi
+    echo "stageline: attempt $attempt of {attempts} failed: $1" >&2
+    sleep "$delay"
+    attempt=$((attempt + 1))
+    delay=$((delay * 2 > {limit} ? {limit} : delay * 2))
+  done
+}}"""
 
 
 def docker_run(

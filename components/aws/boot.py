@@ -16,6 +16,7 @@ from components.container import (
     append_password,
     docker_run,
     env_file_folder,
+    retry_function,
     write_env_file,
 )
 
@@ -25,18 +26,7 @@ ATTEMPTS = 8
 # First boot can beat its dependencies: the NAT route, the registry, the Secrets Manager and
 # CloudWatch Logs endpoints. Each network step is retried with backoff, and gives up (failing
 # the boot loudly) instead of hanging forever.
-_RETRY = f"""retry() {{
-  local attempt=1 delay=5
-  until "$@"; do
-    if [ "$attempt" -ge {ATTEMPTS} ]; then
-      echo "stageline: giving up after $attempt attempts: $*" >&2
-      return 1
-    fi
-    sleep "$delay"
-    attempt=$((attempt + 1))
-    delay=$((delay * 2 > 60 ? 60 : delay * 2))
-  done
-}}"""
+_RETRY = retry_function(ATTEMPTS, first_delay=5)
 
 # IMDSv2 only (the launch template requires tokens).
 _IMDS = """imds() {

@@ -17,6 +17,7 @@ from components.container import (
     append_password,
     docker_run,
     env_file_folder,
+    retry_function,
     write_env_file,
 )
 
@@ -26,20 +27,8 @@ METADATA_TOKEN_URL = (
 SECRET_MANAGER_API = "https://secretmanager.googleapis.com/v1"
 RETRY_ATTEMPTS = 10
 """Bounded: 2, 4, 8 … seconds between attempts, at most 60, about five minutes in all."""
-MAX_BACKOFF_SECONDS = 60
 
-_RETRY = f"""\
-retry() {{
-  local attempts=$1 delay=2 i
-  shift
-  for ((i = 1; i <= attempts; i++)); do
-    if "$@"; then return 0; fi
-    echo "stageline: attempt $i of $attempts failed: $1" >&2
-    if ((i < attempts)); then sleep "$delay"; fi
-    delay=$((delay * 2 > {MAX_BACKOFF_SECONDS} ? {MAX_BACKOFF_SECONDS} : delay * 2))
-  done
-  return 1
-}}"""
+_RETRY = retry_function(RETRY_ATTEMPTS, first_delay=2)
 
 # Neither jq nor python is on Container-Optimized OS: the two JSON fields are cut out with sed.
 _FETCH = f"""\
@@ -87,14 +76,14 @@ def startup_script(
             f"SECRET_VERSION={shlex.quote(secret_version)}",
             _FETCH,
             # IAM grants and the first token can take a while to reach a new instance.
-            f"retry {RETRY_ATTEMPTS} fetch_password",
+            "retry fetch_password",
             append_password("DB_PASSWORD", env_file),
             "unset DB_PASSWORD",
         ]
     lines += [
         f"chmod 0600 {env_file}",
         # On first boot Cloud NAT may still be settling; a pull that fails is tried again.
-        f"retry {RETRY_ATTEMPTS} docker pull {image}",
+        f"retry docker pull {image}",
         # The script runs on every boot; the container from the last one already restarts.
         f"docker rm -f {APP_CONTAINER} 2>/dev/null || true",
         run,

@@ -18,7 +18,14 @@ import pytest
 from components.aws.boot import BootSettings, boot_script
 from components.azure.release import release_script
 from components.compute import APP_ENV_DATABASE_PASSWORD, APP_ENV_FILE, APP_ENV_PORT
-from components.container import append_password, docker_run, env_file_text, write_env_file
+from components.container import (
+    RETRY_MAX_DELAY_SECONDS,
+    append_password,
+    docker_run,
+    env_file_text,
+    retry_function,
+    write_env_file,
+)
 from components.gcp.boot import startup_script
 from components.libvirt.compute import app_user_data
 
@@ -106,3 +113,49 @@ def test_bash_writes_the_values_literally_and_appends_the_password(tmp_path: Pat
     )
     assert result.returncode == 0, result.stderr
     assert target.read_text() == env_file_text(values) + f"{APP_ENV_DATABASE_PASSWORD}=pa$$ word\n"
+
+
+def _bash(*lines: str) -> subprocess.CompletedProcess[str]:
+    """Run `lines` as one bash script; `sleep` is redefined by the callers, so it is quick."""
+    return subprocess.run(
+        [BASH or "bash", "-c", "\n".join(lines)], capture_output=True, text=True, check=False
+    )
+
+
+@pytest.mark.skipif(BASH is None, reason="needs bash")
+@pytest.mark.parametrize(("attempts", "first_delay"), [(8, 5), (10, 2), (3, 90)])
+def test_the_shared_retry_gives_up_after_its_attempts_with_capped_doubling_waits(
+    attempts: int, first_delay: int
+) -> None:
+    # `sleep` records its wait instead of waiting; the command always fails.
+    result = _bash(
+        retry_function(attempts, first_delay),
+        'sleep() { echo "slept $1"; }',
+        "calls=0",
+        "fail() { calls=$((calls + 1)); return 1; }",
+        'retry fail --token=hunter2 && echo succeeded || echo "gave up after $calls"',
+    )
+    lines = result.stdout.splitlines()
+    assert lines[-1] == f"gave up after {attempts}", result.stdout + result.stderr
+    waits = [int(line.split()[1]) for line in lines if line.startswith("slept")]
+    expected = [min(first_delay * 2**i, RETRY_MAX_DELAY_SECONDS) for i in range(attempts - 1)]
+    if first_delay > RETRY_MAX_DELAY_SECONDS:
+        # The first wait is as given; only the doubling is capped.
+        expected[0] = first_delay
+    assert waits == expected, result.stdout
+    assert "giving up after" in result.stderr and "fail" in result.stderr, result.stderr
+    assert "hunter2" not in result.stderr, "a command's arguments may name a secret"
+
+
+@pytest.mark.skipif(BASH is None, reason="needs bash")
+def test_the_shared_retry_stops_at_the_first_success_under_set_e() -> None:
+    result = _bash(
+        "set -euo pipefail",
+        retry_function(5, 1),
+        "sleep() { :; }",
+        "calls=0",
+        "third() { calls=$((calls + 1)); [ $calls -ge 3 ]; }",
+        "retry third",
+        'echo "ok after $calls"',
+    )
+    assert result.stdout.strip() == "ok after 3", result.stdout + result.stderr
