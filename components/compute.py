@@ -102,5 +102,7 @@ class Compute(pulumi.ComponentResource, ABC):
     group_name: pulumi.Output[str]
     """Name the monitoring concern uses as the alarm dimension."""
 
-    def _register(self) -> None:
+    def _publish(self, group_name: pulumi.Input[str]) -> None:
+        """Set and register the group's name; called last by each target."""
+        self.group_name = pulumi.Output.from_input(group_name)
         self.register_outputs({"group_name": self.group_name})

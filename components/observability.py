@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
@@ -90,7 +90,16 @@ class Observability(pulumi.ComponentResource, ABC):
     log_group_name: pulumi.Output[str]
     alarm_count: int
 
-    def _register(self) -> None:
+    def _publish(
+        self, log_group_name: pulumi.Input[str], alarms: Sequence[pulumi.Resource]
+    ) -> None:
+        """Set the outputs every target's observability has, and register them.
+
+        Called last by each target; `alarms` are the alarm resources it created (none where
+        the target has no alarm service), so the count cannot disagree with what exists.
+        """
+        self.log_group_name = pulumi.Output.from_input(log_group_name)
+        self.alarm_count = len(alarms)
         self.register_outputs(
             {"log_group_name": self.log_group_name, "alarm_count": self.alarm_count}
         )

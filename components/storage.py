@@ -25,5 +25,11 @@ class Storage(pulumi.ComponentResource, ABC):
     resource_id: pulumi.Output[str]
     bucket_name: pulumi.Output[str]
 
-    def _register(self) -> None:
+    def _publish(self, resource_id: pulumi.Input[str], bucket_name: pulumi.Input[str]) -> None:
+        """Set the outputs every target's storage has, and register them under the same keys.
+
+        Called last by each target: the application and the contract read these attributes.
+        """
+        self.resource_id = pulumi.Output.from_input(resource_id)
+        self.bucket_name = pulumi.Output.from_input(bucket_name)
         self.register_outputs({"resource_id": self.resource_id, "bucket_name": self.bucket_name})

@@ -239,8 +239,7 @@ class AwsCompute(Compute):
             opts=pulumi.ResourceOptions(parent=self.group),
         )
 
-        self.group_name = self.group.name
-        self._register()
+        self._publish(self.group.name)
 
     def _password_secret(
         self,

@@ -179,6 +179,4 @@ class AwsObservability(Observability):
             for watched in watched_metrics(args.spec.alarms, args.spec.cpu_alarm_percent, METRICS)
         ]
 
-        self.log_group_name = self.log_group.name
-        self.alarm_count = len(self.alarms)
-        self._register()
+        self._publish(self.log_group.name, self.alarms)

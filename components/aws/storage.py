@@ -106,6 +106,4 @@ class AwsStorage(Storage):
             opts=pulumi.ResourceOptions(parent=self.bucket, depends_on=[self.public_access_block]),
         )
 
-        self.resource_id = self.bucket.arn
-        self.bucket_name = self.bucket.bucket
-        self._register()
+        self._publish(self.bucket.arn, self.bucket.bucket)

@@ -310,8 +310,7 @@ class AzureCompute(Compute):
         )
 
         # Azure Monitor addresses a scale set by its resource ID: the alert dimension.
-        self.group_name = self.scale_set.id
-        self._register()
+        self._publish(self.scale_set.id)
 
     def _secret_store(
         self,

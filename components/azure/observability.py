@@ -147,6 +147,4 @@ class AzureObservability(Observability):
             for watched in watched_metrics(args.spec.alarms, args.spec.cpu_alarm_percent, METRICS)
         ]
 
-        self.log_group_name = self.workspace.name
-        self.alarm_count = len(self.alarms)
-        self._register()
+        self._publish(self.workspace.name, self.alarms)

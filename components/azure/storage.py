@@ -126,9 +126,10 @@ class AzureStorage(Storage):
             opts=pulumi.ResourceOptions(parent=self.account, depends_on=[self.service]),
         )
 
-        self.resource_id = self.account.id
-        # Account and container in one value: the container's URL.
-        self.bucket_name = pulumi.Output.concat(
-            self.account.primary_endpoints.apply(lambda e: e.blob), self.container.name
+        self._publish(
+            self.account.id,
+            # Account and container in one value: the container's URL.
+            pulumi.Output.concat(
+                self.account.primary_endpoints.apply(lambda e: e.blob), self.container.name
+            ),
         )
-        self._register()

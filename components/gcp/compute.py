@@ -163,8 +163,7 @@ class GcpCompute(Compute):
             opts=pulumi.ResourceOptions(parent=self.group),
         )
 
-        self.group_name = self.group.base_instance_name
-        self._register()
+        self._publish(self.group.base_instance_name)
 
     def _wire_app(
         self, name: str, app: AppConnection, member: pulumi.Output[str], tags: dict[str, str]

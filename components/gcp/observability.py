@@ -143,6 +143,4 @@ class GcpObservability(Observability):
             for watched in watched_metrics(args.spec.alarms, args.spec.cpu_alarm_percent, METRICS)
         ]
 
-        self.log_group_name = self.log_bucket.name
-        self.alarm_count = len(self.alarms)
-        self._register()
+        self._publish(self.log_bucket.name, self.alarms)

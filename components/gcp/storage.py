@@ -60,6 +60,4 @@ class GcpStorage(Storage):
             ),
         )
 
-        self.resource_id = self.bucket.self_link
-        self.bucket_name = self.bucket.name
-        self._register()
+        self._publish(self.bucket.self_link, self.bucket.name)

@@ -98,5 +98,4 @@ class LibvirtCompute(Compute):
                     self,
                 )
             )
-        self.group_name = pulumi.Output.from_input(f"{site.stack}-app")
-        self._register()
+        self._publish(f"{site.stack}-app")

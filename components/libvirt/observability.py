@@ -44,6 +44,4 @@ class LibvirtObservability(Observability):
             delete=f"rm -f {shlex.quote(conf)}",
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.log_group_name = pulumi.Output.from_input(site.log_dir)
-        self.alarm_count = 0
-        self._register()
+        self._publish(site.log_dir, alarms=[])

@@ -50,6 +50,4 @@ class LibvirtStorage(Storage):
             },
             pulumi.ResourceOptions.merge(protect, pulumi.ResourceOptions(depends_on=[self.pool])),
         )
-        self.resource_id = self.pool.uuid
-        self.bucket_name = pulumi.Output.from_input(pool_name)
-        self._register()
+        self._publish(self.pool.uuid, pool_name)

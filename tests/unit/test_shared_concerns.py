@@ -1,6 +1,7 @@
 """The pieces every target shares: the alarms it raises (`WatchedMetric`) and the outputs every
-network and database publishes (`Network._publish`, `Database._publish`), built under mocks and
-read back from the registered inputs."""
+concern publishes (`Network._publish`, `Database._publish`, `Compute._publish`,
+`Storage._publish`, `Observability._publish`), built under mocks and read back from the
+registered inputs."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 
 from components.aws.observability import AwsObservability
 from components.azure.observability import AzureObservability
+from components.compute import Compute
 from components.database import ADMIN_USER, POSTGRES_PORT, Database
 from components.gcp.observability import GcpObservability
 from components.network import Network
@@ -21,6 +23,7 @@ from components.observability import (
     WatchedMetric,
     watched_metrics,
 )
+from components.storage import Storage
 from tests.unit.args import observability_args
 from tests.unit.test_azure_components import RecordingMocks
 
@@ -275,4 +278,56 @@ def test_publish_sets_every_database_output(
         db.endpoint,
         db.port,
         pulumi.Output.is_secret(db.password),
+    ).apply(check)
+
+
+# --- what every compute group, store and observability publishes -------------------------------
+
+
+class _StubConcerns(pulumi.ComponentResource):
+    """A target's compute, storage and observability reduced to their publishing lines."""
+
+    def __init__(self, name: str, alarms: int) -> None:
+        super().__init__("stageline:test:StubConcerns", name, None, None)
+        mine = pulumi.ResourceOptions(parent=self)
+        self.compute = _stub(Compute, f"{name}-compute", mine)
+        self.compute._publish(pulumi.Output.from_input("shop-app"))
+        self.storage = _stub(Storage, f"{name}-storage", mine)
+        self.storage._publish("arn:bucket", pulumi.Output.from_input("shop-bucket"))
+        self.alarms = [
+            pulumi.CustomResource("test:index:Alarm", f"{name}-alarm-{i}", opts=mine)
+            for i in range(alarms)
+        ]
+        self.observability = _stub(Observability, f"{name}-observability", mine)
+        self.observability._publish("/stageline/shop", self.alarms)
+
+
+def _stub(kind: type[Any], name: str, opts: pulumi.ResourceOptions) -> Any:
+    """An instance of the abstract concern `kind` that has published nothing yet."""
+    stub = type(f"Stub{kind.__name__}", (kind,), {})
+    return stub(f"stageline:test:{stub.__name__}", name, None, opts)
+
+
+@pytest.mark.parametrize("alarms", [0, 2])
+@pulumi.runtime.test
+def test_publish_sets_every_compute_storage_and_observability_output(
+    recorded: RecordingMocks, alarms: int
+):
+    stub = _StubConcerns("c", alarms)
+
+    def check(values: list[Any]) -> None:
+        urn, group, resource_id, bucket, log_group = values[:5]
+        assert group == "shop-app", urn
+        assert (resource_id, bucket) == ("arn:bucket", "shop-bucket"), urn
+        assert log_group == "/stageline/shop", urn
+        created = [r.name for r in recorded.created if r.typ == "test:index:Alarm"]
+        assert stub.observability.alarm_count == len(created) == alarms, f"{urn}: {created}"
+
+    return pulumi.Output.all(
+        stub.urn,
+        stub.compute.group_name,
+        stub.storage.resource_id,
+        stub.storage.bucket_name,
+        stub.observability.log_group_name,
+        *[a.urn for a in stub.alarms],  # the check runs once the alarms are registered
     ).apply(check)
