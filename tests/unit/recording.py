@@ -14,6 +14,7 @@ import pulumi
 from pulumi.runtime.mocks import MockMonitor
 
 from stageline.plan.mocks import PlanMocks
+from stageline.plan.recorder import PlannedResource, RecordingMonitor
 
 StateHook = Callable[[pulumi.runtime.MockResourceArgs], dict[str, Any]]
 """Extra computed outputs for a resource, on top of PlanMocks' (e.g. a realistic ARN)."""
@@ -80,3 +81,32 @@ def record(state: StateHook | None = None) -> RequestMonitor:
         mocks, project="stageline", stack="unit", preview=False, monitor=monitor
     )
     return monitor
+
+
+class PlanRecorder(RecordingMonitor):
+    """The offline plan's recorder that also keeps each registration request, for the
+    dependencies and options it declares."""
+
+    def __init__(self, mocks: PlanMocks) -> None:
+        super().__init__(mocks)
+        self.requests: dict[str, Any] = {}
+
+    def RegisterResource(self, request: Any) -> Any:
+        self.requests[request.name] = request
+        return super().RegisterResource(request)
+
+
+def build(make: Callable[[], object]) -> PlanRecorder:
+    """What `make` registers under the plan's own mocks, once every registration finished."""
+    monitor = PlanRecorder(PlanMocks())
+    pulumi.runtime.set_mocks(
+        monitor.mocks, project="stageline", stack="unit", preview=False, monitor=monitor
+    )
+    pulumi.runtime.test(make)()
+    return monitor
+
+
+def only(recorder: RecordingMonitor, type_: str) -> PlannedResource:
+    found = [r for r in recorder.planned if r.type == type_]
+    assert len(found) == 1, f"expected one {type_}, got {[r.urn for r in found]}"
+    return found[0]

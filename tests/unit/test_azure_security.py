@@ -7,7 +7,6 @@ The expected values are Azure's documented settings, written out here.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pulumi
@@ -20,10 +19,9 @@ from components.azure.storage import AzureStorage
 from components.compute import AppConnection, ComputeArgs
 from components.database import DatabaseArgs
 from components.storage import StorageArgs
-from stageline.plan.mocks import PlanMocks
-from stageline.plan.recorder import PlannedResource, RecordingMonitor
 from stageline.plan.runner import unwrap_secrets as plain
 from tests.unit import args as flat
+from tests.unit.recording import PlanRecorder, build, only
 
 STAGE_NETWORK = "10.60.0.0/16"
 APP_PORT = 8080
@@ -33,34 +31,6 @@ CONTAINER_URL = "https://a1.blob.core.windows.net/data"
 # Azure's built-in role IDs (learn.microsoft.com, "Azure built-in roles").
 KEY_VAULT_SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
 STORAGE_BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
-
-
-class Monitor(RecordingMonitor):
-    """Also keeps each registration request, for the dependencies it declares."""
-
-    def __init__(self, mocks: PlanMocks) -> None:
-        super().__init__(mocks)
-        self.requests: dict[str, Any] = {}
-
-    def RegisterResource(self, request: Any) -> Any:
-        self.requests[request.name] = request
-        return super().RegisterResource(request)
-
-
-def build(make: Callable[[], object]) -> Monitor:
-    """What `make` registers, once every registration has finished."""
-    monitor = Monitor(PlanMocks())
-    pulumi.runtime.set_mocks(
-        monitor.mocks, project="stageline", stack="unit", preview=False, monitor=monitor
-    )
-    pulumi.runtime.test(make)()
-    return monitor
-
-
-def only(recorder: RecordingMonitor, type_: str) -> PlannedResource:
-    found = [r for r in recorder.planned if r.type == type_]
-    assert len(found) == 1, f"expected one {type_}, got {[r.urn for r in found]}"
-    return found[0]
 
 
 # The common args, built in one place each: where they move (e.g. into a spec section) only
@@ -104,7 +74,7 @@ BLOB_SERVICE = "azure-native:storage:BlobServiceProperties"
 STORAGE_GROUP = "azure-native:resources:ResourceGroup"
 
 
-def _storage(**fields: Any) -> Monitor:
+def _storage(**fields: Any) -> PlanRecorder:
     return build(lambda: AzureStorage("s", storage_args(**fields)))
 
 

@@ -6,7 +6,6 @@ mutant to every test that builds it); the recording monitor keeps what was sent 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pulumi
@@ -20,32 +19,16 @@ from components.gcp.compute import GcpCompute
 from components.gcp.database import GcpDatabase
 from components.gcp.storage import GcpStorage
 from components.storage import StorageArgs
-from stageline.plan.mocks import PlanMocks
-from stageline.plan.recorder import PlannedResource, RecordingMonitor
+from stageline.plan.recorder import PlannedResource
 from stageline.plan.runner import unwrap_secrets as plain
 from tests.unit import args as flat
+from tests.unit.recording import build, only
 
 STAGE_NETWORK = "10.80.0.0/16"
 APP_PORT = 8080
 PASSWORD = "s3cr3t-Pa55word-xyz"
 BUCKET = "stage-bucket"
 REGION = "europe-west1"
-
-
-def build(make: Callable[[], object]) -> RecordingMonitor:
-    """What `make` registers, once every registration has finished."""
-    monitor = RecordingMonitor(PlanMocks())
-    pulumi.runtime.set_mocks(
-        monitor.mocks, project="stageline", stack="unit", preview=False, monitor=monitor
-    )
-    pulumi.runtime.test(make)()
-    return monitor
-
-
-def only(recorder: RecordingMonitor, type_: str) -> PlannedResource:
-    found = [r for r in recorder.planned if r.type == type_]
-    assert len(found) == 1, f"expected one {type_}, got {[r.urn for r in found]}"
-    return found[0]
 
 
 # The common args, built in one place each: where they move (e.g. into a spec section) only
