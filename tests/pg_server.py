@@ -139,6 +139,10 @@ class Cluster:
         )
         self.running = True
 
+    def promote(self) -> None:
+        """End recovery: the standby becomes a primary (-w: once it accepts writes)."""
+        self.site.run([str(PG_BIN / "pg_ctl"), "-D", str(self.datadir), "-w", "promote"])
+
     def stop(self) -> None:
         if self.running:
             self.site.run(

@@ -232,20 +232,21 @@ class _Connection:
         self.sock = sock
         self.deadline = deadline
 
-    def _arm(self) -> None:
+    def arm(self) -> None:
+        """Give the next socket operation the time left before the deadline."""
         left = self.deadline - time.monotonic()
         if left <= 0:
             raise PgError("timed out talking to the database")
         self.sock.settimeout(left)
 
     def send(self, data: bytes) -> None:
-        self._arm()
+        self.arm()
         self.sock.sendall(data)
 
     def recv_exact(self, size: int) -> bytes:
         chunks = bytearray()
         while len(chunks) < size:
-            self._arm()
+            self.arm()
             chunk = self.sock.recv(size - len(chunks))
             if not chunk:
                 raise PgError("the database closed the connection")
@@ -306,7 +307,7 @@ def _start_tls(conn: _Connection, params: ConnParams) -> None:
     conn.send(struct.pack("!ii", 8, SSL_REQUEST_CODE))
     answer = conn.recv_exact(1)
     if answer == b"S":
-        conn._arm()
+        conn.arm()
         try:
             conn.sock = context.wrap_socket(conn.sock, server_hostname=params.host)
         except ssl.SSLCertVerificationError as exc:

@@ -178,6 +178,19 @@ def test_streaming_standby_reports_standby(pg_servers: Servers) -> None:
     assert body["database"]["reachable"] is True
 
 
+def test_a_failover_shows_on_the_next_request(pg_servers: Servers) -> None:
+    """A standby of its own (the shared one stays a standby) promoted while the app runs."""
+    site = pg_servers.site
+    standby = site.standby_of(pg_servers.primary, "failover")
+    standby.start()
+    with running_app(database_env(standby)) as app:
+        before = app.get("/healthz")
+        standby.promote()
+        after = app.get("/healthz")
+    assert before[1]["database"]["role"] == "standby", before[2]
+    assert after[0] == 200 and after[1]["database"]["role"] == "primary", after[2]
+
+
 def test_wrong_password_is_503_without_leaking_it(pg_servers: Servers) -> None:
     wrong = "Wrong-Pass-6f1d2"
     env = database_env(pg_servers.primary, DATABASE_PASSWORD=wrong)
