@@ -39,6 +39,8 @@ class AppConnection:
 
 # The environment variables the application reads on every target.
 APP_ENV_PORT = "PORT"
+APP_ENV_VERSION = "APP_VERSION"
+"""The release's appVersion: what the application reports as its version (GET /healthz)."""
 APP_ENV_DATABASE_HOST = "DATABASE_HOST"
 APP_ENV_DATABASE_PORT = "DATABASE_PORT"
 APP_ENV_DATABASE_NAME = "DATABASE_NAME"
@@ -66,15 +68,27 @@ def app_environment(
     }
 
 
-def app_environment_of(app_port: int, app: AppConnection | None) -> pulumi.Output[dict[str, str]]:
-    """`app_environment` once the connection's values resolve; only the port when nothing is
-    wired (`app` None)."""
+def app_environment_of(args: ComputeArgs) -> pulumi.Output[dict[str, str]]:
+    """`app_environment` once the connection's values resolve, with the release's version;
+    only the port and version when nothing is wired (`app` None)."""
+    own = {APP_ENV_PORT: str(args.spec.app_port)}
+    if args.app_version:
+        own[APP_ENV_VERSION] = args.app_version
+    app = args.app
     if app is None:
-        return pulumi.Output.from_input({APP_ENV_PORT: str(app_port)})
+        return pulumi.Output.from_input(own)
     return pulumi.Output.all(app.database_host, app.database_port, app.bucket_name).apply(
-        lambda v: app_environment(
-            app_port, str(v[0]), int(v[1]), app.database_name, app.database_user, str(v[2])
-        )
+        lambda v: {
+            **app_environment(
+                args.spec.app_port,
+                str(v[0]),
+                int(v[1]),
+                app.database_name,
+                app.database_user,
+                str(v[2]),
+            ),
+            **own,
+        }
     )
 
 
@@ -89,7 +103,12 @@ class ComputeArgs:
     ingress_cidr: str
     """The only range allowed to reach the application port (the stage network). Required."""
     artifact: str
-    """Release artifact (container image) the instances run. Required."""
+    """Release artifact the instances run: an OCI image, or `file://PATH` where the target
+    uploads files (components/release_artifact.py). Required."""
+    app_version: str = ""
+    """The release's appVersion, given to the application as APP_VERSION. Default none."""
+    project_root: str = "."
+    """Folder a `file://` artifact's relative path is read from. Default the working folder."""
     app: AppConnection | None = None
     """The database and bucket the application uses. Default none (nothing wired)."""
     egress: Sequence[pulumi.Resource] = ()

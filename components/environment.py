@@ -45,6 +45,9 @@ class EnvironmentArgs:
     target_settings: Mapping[str, Any] | None = None
     """The stage's own `stageline:<target>` section as written, parsed by the target.
     Default none."""
+    project_root: str = "."
+    """Folder a `file://` release artifact's relative path is read from. Default the working
+    folder."""
 
 
 class EnvironmentTemplate(pulumi.ComponentResource):
@@ -111,6 +114,8 @@ class EnvironmentTemplate(pulumi.ComponentResource):
                 subnet_ids=self.network.private_subnet_ids,
                 ingress_cidr=spec.network.cidr,
                 artifact=args.release.artifact,
+                app_version=args.release.app_version,
+                project_root=args.project_root,
                 app=AppConnection(
                     database_host=self.database.endpoint,
                     database_port=self.database.port,

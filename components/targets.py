@@ -64,6 +64,8 @@ resource (its own section's limits are checked by its settings parser)."""
 Preflight = Callable[[str, "EnvironmentSpec", Any], "list[ConfigIssue]"]
 """(stack, spec, settings) -> live checks against the target (reachability, host state)."""
 PathResolver = Callable[[Mapping[str, Any], Path], Mapping[str, Any]]
+ArtifactCheck = Callable[[str, Path], "list[ConfigIssue]"]
+"""(release artifact, project root) -> issues: whether the target can run that artifact."""
 """(raw section, project root) -> the section with its relative file paths made absolute."""
 MockState = Callable[[str, str, Mapping[str, Any]], Mapping[str, Any]]
 """(resource type, name, inputs) -> what the provider would compute on create."""
@@ -73,6 +75,14 @@ Computed = Callable[[str], Mapping[str, Any]]
 
 def _no_rules(spec: EnvironmentSpec, region: str, stack: str) -> list[ConfigIssue]:
     return []
+
+
+def _images_only(artifact: str, root: Path) -> list[ConfigIssue]:
+    # Imported here: components.errors loads pulumi (grpc), which must wait for
+    # process_environment.
+    from components.release_artifact import images_only
+
+    return images_only(artifact, root)
 
 
 def _same_paths(raw: Mapping[str, Any], root: Path) -> Mapping[str, Any]:
@@ -104,6 +114,11 @@ class Target:
     """In place of `computed`, where the values depend on the inputs."""
     mock_calls: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     """What the provider answers to invokes during an offline plan, by function token."""
+    artifacts: ArtifactCheck = _images_only
+    """Which release artifacts its machines run; by default OCI images only."""
+    health: str = ""
+    """The module whose `stage_health(stack, settings)` reports what runs inside the stage's
+    machines (components/health.py); empty: the target cannot look inside them."""
 
     def parse_settings(self, raw: Any) -> tuple[Any | None, list[ConfigIssue]]:
         if self.settings is not None:
@@ -178,6 +193,11 @@ def validate_for_target(
 ) -> list[ConfigIssue]:
     """Target-only rules (limits of one cloud's services); the rules modules import no SDK."""
     return target_of(target).rules(spec, region, stack)
+
+
+def check_artifact_for_target(target: str, artifact: str, root: Path) -> list[ConfigIssue]:
+    """Whether the target's machines can run the release's artifact (before any resource)."""
+    return target_of(target).artifacts(artifact, root)
 
 
 def preflight_for_target(

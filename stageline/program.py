@@ -13,7 +13,7 @@ import pulumi.runtime.config
 from components.contract import ReleaseManifest
 from components.environment import EnvironmentArgs, EnvironmentTemplate
 from components.errors import raise_if_any
-from components.targets import preflight_for_target, target_of
+from components.targets import check_artifact_for_target, preflight_for_target, target_of
 from stageline import PROJECT
 from stageline.config import (
     SECRET_KEYS,
@@ -74,7 +74,9 @@ def stage_tags(config: StageConfig) -> dict[str, str]:
     return {"stageline-stage": config.stage, "stageline-stack": config.stack, "managed-by": PROJECT}
 
 
-def build_environment(config: StageConfig, release: ReleaseManifest) -> pulumi.Inputs:
+def build_environment(
+    config: StageConfig, release: ReleaseManifest, root: Path = Path()
+) -> pulumi.Inputs:
     """The environment template for the stage; returns the contract outputs to export."""
     password = (
         pulumi.Config(PROJECT).require_secret(SECRET_KEYS[0]) if config.has_db_password else None
@@ -89,12 +91,13 @@ def build_environment(config: StageConfig, release: ReleaseManifest) -> pulumi.I
             tags=stage_tags(config),
             db_password=password,
             target_settings=config.target_settings,
+            project_root=str(root),
         ),
     )
     return env.contract_outputs(config.stage, config.target, config.region, release)
 
 
-EnvironmentBuilder = Callable[[StageConfig, ReleaseManifest], pulumi.Inputs]
+EnvironmentBuilder = Callable[[StageConfig, ReleaseManifest, Path], pulumi.Inputs]
 
 
 def deploy(
@@ -142,6 +145,9 @@ def deploy(
                 f"{release.manifest.app_version} was verified with "
                 f"{release.manifest.template_revision}"
             )
-        return environment(config, release.manifest)
+        root = folder.parent
+        issues = check_artifact_for_target(config.target, release.manifest.artifact, root)
+        raise_if_any(issues, f"stack {config.stack!r} (release {release.manifest.app_version})")
+        return environment(config, release.manifest, root)
 
     pulumi.run(build)

@@ -73,6 +73,8 @@ def repo_plans() -> dict[str, StagePlan]:
 def stacks_copy(tmp_path: Path) -> Path:
     folder = tmp_path / "stacks"
     shutil.copytree(REPO_STACKS, folder)
+    # `local` releases the example app (file://examples/app), read beside the stacks.
+    shutil.copytree(REPO_STACKS.parent / "examples", tmp_path / "examples")
     return folder
 
 

@@ -275,7 +275,7 @@ class AwsCompute(Compute):
         secret_arn: pulumi.Input[str | None],
         password_version: pulumi.Input[str | None],
     ) -> pulumi.Output[str]:
-        env = app_environment_of(args.spec.app_port, args.app)
+        env = app_environment_of(args)
         return pulumi.Output.all(env, secret_arn, password_version).apply(
             lambda v: user_data(
                 BootSettings(

@@ -147,7 +147,7 @@ class AzureCompute(Compute):
         )
         self.vault, self.secret, self.grants = None, None, []
         secret_url: pulumi.Input[str | None] = None
-        environment = app_environment_of(args.spec.app_port, args.app)
+        environment = app_environment_of(args)
         if args.app is not None:
             secret_url = self._secret_store(name, args.app, rg, client, tags)
 

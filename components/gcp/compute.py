@@ -96,7 +96,7 @@ class GcpCompute(Compute):
 
         self.secret = self.secret_version = None
         secret_version_name: pulumi.Output[str | None] = pulumi.Output.from_input(None)
-        environment = app_environment_of(args.spec.app_port, args.app)
+        environment = app_environment_of(args)
         if args.app is not None:
             grants += self._wire_app(name, args.app, member, labels(args.tags))
             assert self.secret_version is not None

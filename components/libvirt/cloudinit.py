@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 
@@ -13,34 +14,38 @@ from components.accounts import LOGIN_USER
 def user_data(
     hostname: str,
     ssh_public_key: str,
-    packages: list[str],
     write_files: list[dict[str, str]],
     run: list[str | list[str]],
 ) -> str:
+    """cloud-config for a guest of the stageline image: everything it runs is baked into the
+    image (guests have no internet), so nothing is installed at boot."""
+    user: dict[str, object] = {
+        "name": LOGIN_USER,
+        "groups": ["sudo"],
+        "shell": "/bin/bash",
+        "sudo": "ALL=(ALL) NOPASSWD:ALL",
+    }
+    if ssh_public_key:
+        user["ssh_authorized_keys"] = [ssh_public_key]
     # JSON is valid YAML; cloud-init only needs the first-line marker.
     body = {
         "hostname": hostname,
-        "users": [
-            {
-                "name": LOGIN_USER,
-                "groups": ["sudo"],
-                "shell": "/bin/bash",
-                "sudo": "ALL=(ALL) NOPASSWD:ALL",
-                "ssh_authorized_keys": [ssh_public_key] if ssh_public_key else [],
-            }
-        ],
+        "users": [user],
         "ssh_pwauth": False,
-        "packages": packages,
-        "package_update": bool(packages),
         "write_files": write_files,
         "runcmd": run,
     }
     return "#cloud-config\n" + json.dumps(body, indent=2, sort_keys=True) + "\n"
 
 
-def seed_iso(instance_id: str, hostname: str, user_data_text: str) -> bytes:
+def instance_id(hostname: str, user_data_text: str) -> str:
+    """Changes with the seed: a guest given a new seed is a new instance to cloud-init."""
+    return f"{hostname}-{hashlib.sha256(user_data_text.encode()).hexdigest()[:12]}"
+
+
+def seed_iso(instance: str, hostname: str, user_data_text: str) -> bytes:
     """An ISO 9660 image labelled `cidata` holding meta-data and user-data."""
-    meta = f"instance-id: {instance_id}\nlocal-hostname: {hostname}\n".encode()
+    meta = f"instance-id: {instance}\nlocal-hostname: {hostname}\n".encode()
     user = user_data_text.encode()
     iso = pycdlib.PyCdlib()
     iso.new(interchange_level=3, joliet=3, rock_ridge="1.09", vol_ident="cidata")

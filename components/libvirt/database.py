@@ -1,32 +1,189 @@
 """PostgreSQL on a VM configured by cloud-init, its data on a separate volume.
 
-High availability adds a standby VM that follows the primary by streaming replication.
-The password reaches the VM only inside the cloud-init seed, which state keeps encrypted.
+The image brings PostgreSQL (its manifest says which major versions; the live checks refuse an
+engineVersion it lacks), so nothing is installed at boot. The cluster lives on the data
+volume, which outlives the VM: a replaced VM adopts the cluster it finds there.
+
+Clients log in with TLS and scram-sha-256 only. High availability adds a standby VM that
+follows the primary by streaming replication through a physical replication slot, so the
+primary keeps the WAL a briefly absent standby still needs.
+
+The password reaches the VMs only inside their cloud-init seeds, which state keeps encrypted.
 """
 
 from __future__ import annotations
 
 import pulumi
 
-from components.database import ADMIN_USER, Database, DatabaseArgs
+from components.database import ADMIN_USER, POSTGRES_PORT, Database, DatabaseArgs
 from components.libvirt.args import network_of
 from components.libvirt.cloudinit import user_data
+from components.libvirt.guest_script import Step, script
 from components.libvirt.resources.domain import LibvirtDomain
 from components.libvirt.resources.password import Password
 from components.libvirt.resources.storage import LibvirtVolume
 from components.libvirt.site import LibvirtSite
 from components.libvirt.vm import VmSpec, build_vm
 
+DATA_DEVICE = "/dev/vdb"
+DATA_MOUNT = "/var/lib/postgresql"
+BACKUPS = f"{DATA_MOUNT}/backups"
+PASSWORD_FILE = "/etc/stageline/password"
+PGPASS = "/etc/stageline/pgpass"
+SETUP = "/etc/stageline/db-setup.sh"
+SLOT = "standby_1"
+"""The one standby's replication slot on the primary."""
+PRIMARY_WAIT_SECONDS = 600
+"""How long a standby waits for its primary to accept it (both VMs boot together)."""
+
 
 def backup_cron(days: int) -> str:
     """Nightly dumps on the data volume, kept `days` days (0 turns backups off)."""
     if days <= 0:
         return ""
-    folder = "/var/lib/postgresql/backups"
     return (
-        f"0 2 * * * postgres mkdir -p {folder} && pg_dumpall | gzip > {folder}/$(date +\\%F).sql.gz"
-        f" && find {folder} -name '*.sql.gz' -mtime +{days} -delete\n"
+        f"0 2 * * * postgres mkdir -p {BACKUPS} && pg_dumpall | gzip"
+        f" > {BACKUPS}/$(date +\\%F).sql.gz"
+        f" && find {BACKUPS} -name '*.sql.gz' -mtime +{days} -delete\n"
     )
+
+
+def server_conf(version: str, primary: str) -> str:
+    """The whole postgresql.conf, written on every boot: a cluster adopted from the data
+    volume or cloned from the primary brings no configuration of its own. A standby adds
+    where it streams from."""
+    conf = f"/etc/postgresql/{version}/main"
+    lines = [
+        f"data_directory = '{DATA_MOUNT}/{version}/main'",
+        f"hba_file = '{conf}/pg_hba.conf'",
+        f"ident_file = '{conf}/pg_ident.conf'",
+        f"external_pid_file = '/var/run/postgresql/{version}-main.pid'",
+        "unix_socket_directories = '/var/run/postgresql'",
+        f"cluster_name = '{version}/main'",
+        "listen_addresses = '*'",
+        f"port = {POSTGRES_PORT}",
+        "ssl = on",
+        "ssl_cert_file = '/etc/ssl/certs/ssl-cert-snakeoil.pem'",
+        "ssl_key_file = '/etc/ssl/private/ssl-cert-snakeoil.key'",
+        "ssl_min_protocol_version = 'TLSv1.2'",
+        "password_encryption = 'scram-sha-256'",
+        "wal_level = replica",
+        "max_wal_senders = 5",
+        "max_replication_slots = 5",
+        "hot_standby = on",
+    ]
+    if primary:
+        lines += [
+            f"primary_conninfo = 'host={primary} port={POSTGRES_PORT} user={ADMIN_USER} "
+            f"passfile={PGPASS} sslmode=require application_name=standby'",
+            f"primary_slot_name = '{SLOT}'",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def hba(clients: list[str]) -> str:
+    """TLS and scram from the stage's clients; the local superuser by peer only."""
+    lines = ["local all postgres peer", "local all all peer"]
+    lines += [f"hostssl all all {c} scram-sha-256" for c in clients]
+    lines += [f"hostssl replication {ADMIN_USER} {c} scram-sha-256" for c in clients]
+    return "\n".join(lines) + "\n"
+
+
+def setup_steps(version: str, db: str, primary: str) -> list[Step]:
+    """Primary when `primary` is empty; else a standby streaming from it."""
+    data = f"{DATA_MOUNT}/{version}/main"
+    conf = f"/etc/postgresql/{version}/main"
+    psql = "runuser -u postgres -- psql -v ON_ERROR_STOP=1 -q"
+    steps = [
+        Step(
+            "prepare the data volume",
+            f"blkid {DATA_DEVICE} >/dev/null || mkfs.ext4 -q -L pgdata {DATA_DEVICE}\n"
+            f"mkdir -p {DATA_MOUNT}\n"
+            f"grep -q '^LABEL=pgdata ' /etc/fstab || "
+            f"echo 'LABEL=pgdata {DATA_MOUNT} ext4 defaults 0 2' >> /etc/fstab\n"
+            f"mountpoint -q {DATA_MOUNT} || mount {DATA_MOUNT}\n"
+            f"chown postgres:postgres {DATA_MOUNT}",
+        ),
+        # The image carries no key: each server makes its own.
+        Step("make the TLS key", "make-ssl-cert generate-default-snakeoil --force-overwrite"),
+    ]
+    if primary:
+        steps.append(
+            Step(
+                "clone the primary",
+                f"if [ ! -f {data}/PG_VERSION ]; then\n"
+                f"  end=$((SECONDS + {PRIMARY_WAIT_SECONDS}))\n"
+                f"  until runuser -u postgres -- env PGPASSFILE={PGPASS} PGSSLMODE=require "
+                f"psql -h {primary} -U {ADMIN_USER} -d postgres -Atc "
+                f"\"SELECT 1 FROM pg_replication_slots WHERE slot_name = '{SLOT}'\" "
+                f"2>/dev/null | grep -q 1; do\n"
+                f"    [ $SECONDS -lt $end ] || {{ echo 'primary {primary} not ready'; exit 1; }}\n"
+                "    sleep 3\n"
+                "  done\n"
+                f"  rm -rf {data} && install -d -o postgres -g postgres {DATA_MOUNT}/{version}\n"
+                f"  runuser -u postgres -- env PGPASSFILE={PGPASS} PGSSLMODE=require "
+                f"pg_basebackup -h {primary} -U {ADMIN_USER} -D {data} -X stream -S {SLOT}\n"
+                "fi\n"
+                f"touch {data}/standby.signal && chown postgres:postgres {data}/standby.signal",
+            )
+        )
+    steps += [
+        Step(
+            "create the cluster",
+            # A cluster already on the volume (a replaced VM, or the standby's clone) is kept;
+            # the configuration, which lives on the root disk, is written afresh either way.
+            # (pg_createcluster cannot adopt a cluster whose configuration lives elsewhere.)
+            f"if [ ! -f {data}/PG_VERSION ]; then\n"
+            f"  install -d -o postgres -g postgres {DATA_MOUNT}/{version}\n"
+            f"  runuser -u postgres -- /usr/lib/postgresql/{version}/bin/initdb -D {data} "
+            "--auth-local=peer --auth-host=scram-sha-256 --encoding=UTF8 --locale=C.UTF-8"
+            " >/dev/null\n"
+            f"  rm -f {data}/postgresql.conf {data}/pg_hba.conf {data}/pg_ident.conf\n"
+            "fi\n"
+            f"install -d -o postgres -g postgres {conf} {conf}/conf.d\n"
+            f"echo auto > {conf}/start.conf\n"
+            f": > {conf}/pg_ctl.conf && : > {conf}/environment && touch {conf}/pg_ident.conf\n"
+            f"install -m 0644 /etc/stageline/postgresql.conf {conf}/postgresql.conf\n"
+            f"install -m 0640 /etc/stageline/pg_hba.conf {conf}/pg_hba.conf\n"
+            f"chown -R postgres:postgres {conf}",
+        ),
+        Step(
+            "start PostgreSQL",
+            f"systemctl enable postgresql@{version}-main\n"
+            f"systemctl restart postgresql@{version}-main",
+        ),
+    ]
+    if not primary:
+        steps += [
+            Step(
+                "create the role, database and replication slot",
+                # An unreadable file would set an empty password, which PostgreSQL stores as none.
+                f"runuser -u postgres -- test -s {PASSWORD_FILE}\n"
+                f"{psql} <<'SQL'\n"
+                f"\\set pw `cat {PASSWORD_FILE}`\n"
+                f"SELECT 'CREATE ROLE {ADMIN_USER} LOGIN REPLICATION' WHERE NOT EXISTS "
+                f"(SELECT FROM pg_roles WHERE rolname = '{ADMIN_USER}') \\gexec\n"
+                f"ALTER ROLE {ADMIN_USER} PASSWORD :'pw';\n"
+                f"SELECT 'CREATE DATABASE {db} OWNER {ADMIN_USER}' WHERE NOT EXISTS "
+                f"(SELECT FROM pg_database WHERE datname = '{db}') \\gexec\n"
+                f"SELECT pg_create_physical_replication_slot('{SLOT}') WHERE NOT EXISTS "
+                f"(SELECT FROM pg_replication_slots WHERE slot_name = '{SLOT}');\n"
+                "SQL",
+            )
+        ]
+    else:
+        steps.append(
+            Step(
+                "start streaming",
+                "for i in $(seq 60); do\n"
+                f"  [ \"$({psql} -Atc 'SELECT status FROM pg_stat_wal_receiver')\" = streaming ]"
+                " && exit_ok=1 && break\n"
+                "  sleep 2\n"
+                "done\n"
+                '[ "${exit_ok:-}" = 1 ] || { echo "the standby does not stream"; false; }',
+            )
+        )
+    return steps
 
 
 def postgres_user_data(
@@ -40,56 +197,41 @@ def postgres_user_data(
     backup_days: int,
 ) -> str:
     """Primary when `primary` is empty; else a standby cloned from it."""
-    hba = "\n".join(f"hostssl all all {c} scram-sha-256" for c in clients)
-    hba += "\n" + "\n".join(f"hostssl replication {ADMIN_USER} {c} scram-sha-256" for c in clients)
-    conf_dir = f"/etc/postgresql/{version}/main"
-    setup = [
-        "set -eu",
-        # The data volume is the second disk; format it once, then mount it for PostgreSQL.
-        "blkid /dev/vdb || mkfs.ext4 -L pgdata /dev/vdb",
-        "mkdir -p /var/lib/postgresql && mount -L pgdata /var/lib/postgresql",
-        "echo 'LABEL=pgdata /var/lib/postgresql ext4 defaults 0 2' >> /etc/fstab",
-        f"apt-get install -y postgresql-{version}",
-        f"echo \"listen_addresses = '*'\" >> {conf_dir}/postgresql.conf",
-        f"echo 'ssl = on' >> {conf_dir}/postgresql.conf",
-        f"cat /etc/stageline/pg_hba.conf >> {conf_dir}/pg_hba.conf",
-    ]
-    if primary:
-        setup += [
-            f"systemctl stop postgresql@{version}-main",
-            f"rm -rf /var/lib/postgresql/{version}/main",
-            f"PGPASSFILE=/etc/stageline/pgpass sudo -u postgres pg_basebackup -h {primary} "
-            f"-U {ADMIN_USER} -D /var/lib/postgresql/{version}/main -R -X stream",
-            f"systemctl start postgresql@{version}-main",
-        ]
-    else:
-        setup += [
-            f"systemctl restart postgresql@{version}-main",
-            f'sudo -u postgres psql -c "CREATE ROLE {ADMIN_USER} LOGIN REPLICATION '
-            "PASSWORD '$(cat /etc/stageline/password)'\"",
-            f"sudo -u postgres createdb -O {ADMIN_USER} {db}",
-        ]
     return user_data(
         hostname,
         key,
-        packages=[],
         write_files=[
-            {"path": "/etc/stageline/password", "permissions": "0600", "content": password},
+            # psql, run as postgres, reads it to set the role's password.
             {
-                "path": "/etc/stageline/pgpass",
+                "path": PASSWORD_FILE,
+                "permissions": "0600",
+                "owner": "postgres:postgres",
+                "content": password,
+            },
+            {
+                "path": PGPASS,
                 "permissions": "0600",
                 "owner": "postgres:postgres",
                 "content": f"*:*:*:{ADMIN_USER}:{password}\n",
             },
-            {"path": "/etc/stageline/pg_hba.conf", "permissions": "0644", "content": hba},
-            {"path": "/etc/stageline/setup.sh", "permissions": "0700", "content": "\n".join(setup)},
+            {"path": "/etc/stageline/pg_hba.conf", "permissions": "0644", "content": hba(clients)},
+            {
+                "path": "/etc/stageline/postgresql.conf",
+                "permissions": "0644",
+                "content": server_conf(version, primary),
+            },
+            {
+                "path": SETUP,
+                "permissions": "0700",
+                "content": script(setup_steps(version, db, primary)),
+            },
             {
                 "path": "/etc/cron.d/stageline-backup",
                 "permissions": "0644",
                 "content": backup_cron(backup_days),
             },
         ],
-        run=["/etc/stageline/setup.sh"],
+        run=[SETUP],
     )
 
 
@@ -147,6 +289,7 @@ class LibvirtDatabase(Database):
                     site,
                     VmSpec(
                         hostname=hostname,
+                        role="database",
                         size=args.spec.size,
                         user_data=pulumi.Output.secret(seed),
                         network=network,

@@ -18,6 +18,7 @@ import libvirt
 
 from components.errors import ConfigIssue
 from components.libvirt.capacity import VolumeNeed, check_fits, planned_volumes, statfs_available
+from components.libvirt.image import ManifestError, read_manifest
 from components.libvirt.resources.connection import LibvirtUnreachable, connect, find
 from components.libvirt.resources.host_command import HostCommandError, run_on_host
 from components.libvirt.resources.network import cidrs_of
@@ -84,9 +85,40 @@ def _allocated(conn: libvirt.virConnect, needs: list[VolumeNeed]) -> dict[tuple[
     return held
 
 
+def image_issues(spec: EnvironmentSpec, s: LibvirtSettings) -> list[ConfigIssue]:
+    """What the image's manifest says it provides, against what the stage asks of it."""
+    try:
+        manifest = read_manifest(s.base_image)
+    except ManifestError as exc:
+        return [
+            ConfigIssue(
+                "libvirt.baseImage",
+                s.base_image,
+                f"has a manifest stageline cannot read ({exc})",
+                "rebuild the image with scripts/make-guest-image, or remove the broken manifest",
+            )
+        ]
+    # An image without a manifest declares nothing: its PostgreSQL cannot be checked here.
+    if manifest is None or spec.database.engine_version in manifest.postgresql:
+        return []
+    has = ", ".join(manifest.postgresql) or "none"
+    return [
+        ConfigIssue(
+            "database.engineVersion",
+            spec.database.engine_version,
+            f"is not in the site's image, which provides PostgreSQL {has} ({manifest.path})",
+            f"set database.engineVersion to one of {has}, or build an image that has it"
+            if manifest.postgresql
+            else "build an image with PostgreSQL (scripts/make-guest-image)",
+        )
+    ]
+
+
 def run(stack: str, spec: EnvironmentSpec, s: LibvirtSettings) -> list[ConfigIssue]:
     issues: list[ConfigIssue] = []
-    if not Path(s.base_image).is_file():
+    if Path(s.base_image).is_file():
+        issues += image_issues(spec, s)
+    else:
         issues.append(
             ConfigIssue(
                 "libvirt.baseImage",

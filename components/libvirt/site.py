@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pulumi
 
+from components.libvirt.image import read_manifest
 from components.libvirt.resources.host_command import HostCommand
 from components.libvirt.resources.storage import LibvirtPool, LibvirtVolume
 from components.libvirt.settings import LibvirtSettings
@@ -49,6 +50,15 @@ def file_digest(path: str) -> str:
 
 
 @dataclass(frozen=True)
+class SiteBoot:
+    """Direct kernel boot: the kernel and initrd as volumes on the site, and the command line."""
+
+    kernel: pulumi.Output[str]
+    initrd: pulumi.Output[str]
+    cmdline: str
+
+
+@dataclass(frozen=True)
 class SiteArgs:
     stack: str
     """Stack name; prefixes every libvirt object name. Required."""
@@ -65,6 +75,9 @@ class LibvirtSite(pulumi.ComponentResource):
     base_volume: LibvirtVolume
     log_dir: str
     log_dir_ready: HostCommand
+    image_digest: str
+    boot: SiteBoot | None
+    """None: the image boots from its disk (it declares no kernel in a manifest)."""
 
     def __init__(
         self, name: str, args: SiteArgs, opts: pulumi.ResourceOptions | None = None
@@ -82,19 +95,21 @@ class LibvirtSite(pulumi.ComponentResource):
             str(Path(s.pool_path) / self.pool_name),
             pulumi.ResourceOptions(parent=self),
         )
-        self.base_volume = LibvirtVolume(
-            f"{name}-base",
-            {
-                "uri": s.uri,
-                "pool": self.pool.id,
-                "name": f"{args.stack}-base.qcow2",
-                "format": "qcow2",
-                "source": s.base_image,
-                # A new image at the same path must replace the volume (and every VM on it).
-                "sourceDigest": file_digest(s.base_image),
-            },
-            pulumi.ResourceOptions(parent=self.pool, depends_on=[self.pool]),
+        self.image_digest = file_digest(s.base_image)
+        self.base_volume = self._upload(
+            f"{name}-base", f"{args.stack}-base.qcow2", "qcow2", s.base_image, self.image_digest
         )
+        # The live checks read the manifest first and report a broken one.
+        manifest = read_manifest(s.base_image)
+        self.boot = None
+        if manifest is not None and manifest.boot is not None:
+            kernel = self._upload(
+                f"{name}-kernel", f"{args.stack}-vmlinuz", "raw", manifest.boot.kernel
+            )
+            initrd = self._upload(
+                f"{name}-initrd", f"{args.stack}-initrd.img", "raw", manifest.boot.initrd
+            )
+            self.boot = SiteBoot(kernel.path, initrd.path, manifest.boot.cmdline)
         self.log_dir = f"{LOG_ROOT}/{args.stack}"
         self.log_dir_ready = HostCommand(
             f"{name}-log-dir",
@@ -104,3 +119,21 @@ class LibvirtSite(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.register_outputs({"pool_name": self.pool_name, "log_dir": self.log_dir})
+
+    def _upload(
+        self, name: str, volume: str, fmt: str, source: str, digest: str | None = None
+    ) -> LibvirtVolume:
+        """A file of this machine, copied into the site's VM pool."""
+        return LibvirtVolume(
+            name,
+            {
+                "uri": self.uri,
+                "pool": self.pool.id,
+                "name": volume,
+                "format": fmt,
+                "source": source,
+                # A new file at the same path must replace the volume (and every VM on it).
+                "sourceDigest": digest or file_digest(source),
+            },
+            pulumi.ResourceOptions(parent=self.pool, depends_on=[self.pool]),
+        )

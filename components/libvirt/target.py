@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from components.libvirt.rules import validate
 from components.libvirt.settings import LibvirtSettings, parse_settings
 from components.places import Sites
+from components.release_artifact import file_or_image
 from components.targets import Target
 
 if TYPE_CHECKING:
@@ -48,4 +49,7 @@ TARGET = Target(
     preflight=_preflight,
     resolve_paths=resolve_paths,
     mock_state=mock_state,
+    # Its guests get a file release in their seed; an image needs a registry they reach.
+    artifacts=file_or_image,
+    health="components.libvirt.health",
 )

@@ -1,7 +1,13 @@
-"""One VM: a copy-on-write overlay of the base image, a cloud-init seed, extra disks, a domain."""
+"""One VM: a copy-on-write overlay of the base image, a cloud-init seed, extra disks, a domain.
+
+A VM is immutable: a new seed (a new release, new settings) or a new image makes a new VM, root
+disk and all, so no guest carries state from an older configuration. Data lives on the extra
+disks, which are resources of their own and survive.
+"""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 import pulumi
@@ -15,6 +21,8 @@ from components.libvirt.sizes import DOMAIN_SIZES
 @dataclass(frozen=True)
 class VmSpec:
     hostname: str
+    role: str
+    """What the VM is for ("app", "database"): recorded on the domain, read by status."""
     size: str
     user_data: pulumi.Input[str]
     """cloud-init user-data; pass a secret Output when it carries one."""
@@ -24,8 +32,17 @@ class VmSpec:
     """Paths of extra volumes attached after the root disk."""
 
 
+def revision(image_digest: str, user_data: str) -> str:
+    """What makes a new VM: the image and the seed. A digest only, so the seed's secrets stay
+    in the seed (which state keeps encrypted)."""
+    return hashlib.sha256(f"{image_digest}\0{user_data}".encode()).hexdigest()[:16]
+
+
 def build_vm(name: str, site: LibvirtSite, vm: VmSpec, parent: pulumi.Resource) -> LibvirtDomain:
     mine = pulumi.ResourceOptions(parent=parent)
+    rev = pulumi.Output.unsecret(
+        pulumi.Output.from_input(vm.user_data).apply(lambda text: revision(site.image_digest, text))
+    )
     root = LibvirtVolume(
         f"{name}-root",
         {
@@ -35,6 +52,7 @@ def build_vm(name: str, site: LibvirtSite, vm: VmSpec, parent: pulumi.Resource) 
             "format": "qcow2",
             "backing": site.base_volume.path,
             "capacityGb": vm.root_gb,
+            "revision": rev,
         },
         mine,
     )
@@ -51,12 +69,14 @@ def build_vm(name: str, site: LibvirtSite, vm: VmSpec, parent: pulumi.Resource) 
         pulumi.ResourceOptions(parent=parent, additional_secret_outputs=["cloudInit"]),
     )
     vcpus, memory = DOMAIN_SIZES[vm.size]
+    boot = site.boot
     return LibvirtDomain(
         f"{name}-domain",
         {
             "uri": site.uri,
             "stack": site.stack,
             "name": vm.hostname,
+            "role": vm.role,
             "vcpus": vcpus,
             "memoryMib": memory,
             "domainType": site.settings.domain_type,
@@ -64,6 +84,10 @@ def build_vm(name: str, site: LibvirtSite, vm: VmSpec, parent: pulumi.Resource) 
             "cdrom": cidata.path,
             "network": vm.network,
             "consoleLog": f"{site.log_dir}/{vm.hostname}.log",
+            "kernel": boot.kernel if boot else None,
+            "initrd": boot.initrd if boot else None,
+            "cmdline": boot.cmdline if boot else None,
+            "revision": rev,
         },
         pulumi.ResourceOptions(parent=parent, depends_on=[site.log_dir_ready]),
     )

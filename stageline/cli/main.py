@@ -19,6 +19,7 @@ COMMANDS = {
     "up": "stageline.cli.up:up",
     "refresh": "stageline.cli.refresh:refresh",
     "outputs": "stageline.cli.outputs:outputs",
+    "status": "stageline.cli.status:status",
     "destroy": "stageline.cli.destroy:destroy",
     "promote": "stageline.cli.promote:promote",
     "cancel": "stageline.cli.cancel:cancel",

@@ -6,7 +6,7 @@ import click
 
 from components.contract import ReleaseManifest
 from stageline.cli.context import CliContext, engine_errors
-from stageline.cli.up import release_of, run_up
+from stageline.cli.up import release_of, run_up, timeout_option, wait_option
 from stageline.model import stage_keys
 
 
@@ -19,8 +19,10 @@ def describe(release: ReleaseManifest | None) -> str:
 @click.command()
 @click.argument("stage")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@wait_option
+@timeout_option
 @click.pass_obj
-def promote(obj: CliContext, stage: str, yes: bool) -> None:
+def promote(obj: CliContext, stage: str, yes: bool, wait: bool, wait_timeout: float) -> None:
     """Move the release STAGE's upstream verified into STAGE."""
     keys = stage_keys(obj.project.stack_file(stage).values)
     upstream = keys.promotes_from
@@ -48,4 +50,4 @@ def promote(obj: CliContext, stage: str, yes: bool) -> None:
         click.echo(f"{stage}: {describe(current)} -> {describe(incoming)} from {upstream}")
     if not yes:
         click.confirm(f"Deploy it to {stage!r}?", abort=True)
-    run_up(obj, stage)
+    run_up(obj, stage, wait, wait_timeout)

@@ -10,6 +10,7 @@ from pulumi import automation as auto
 from components.contract import KEY_RELEASE, ReleaseManifest
 from stageline.automation import up_once
 from stageline.cli.context import CliContext, engine_errors
+from stageline.health import NotHealthy, SetupFailed, health_reader, wait_healthy
 from stageline.progress import Progress, format_changes
 
 
@@ -31,7 +32,37 @@ def release_of(stage: str, outputs: Mapping[str, auto.OutputValue]) -> ReleaseMa
         ) from exc
 
 
-def run_up(obj: CliContext, stage: str) -> None:
+DEFAULT_WAIT_SECONDS = 900.0
+
+
+def wait_for_machines(obj: CliContext, stage: str, timeout: float) -> None:
+    """After an update: wait until the stage's machines run the release and are healthy,
+    where its target can tell (otherwise there is nothing to wait for)."""
+    read = health_reader(obj.project, stage)
+    if read is None:
+        return
+    click.echo(f"{stage}: waiting for the machines to be healthy (up to {timeout:.0f} s)")
+    try:
+        health = wait_healthy(read, timeout, click.echo)
+    except SetupFailed as exc:
+        raise click.ClickException(
+            f"{stage}: {exc}. See `stageline status {stage}` for the guest's log."
+        ) from exc
+    except NotHealthy as exc:
+        raise click.ClickException(
+            f"{stage}: {exc}. See `stageline status {stage}`; `--wait-timeout` waits longer."
+        ) from exc
+    kinds = sorted({m.kind for m in health.machines if m.kind})
+    click.echo(
+        f"{stage}: {len(health.machines)} machines healthy"
+        + (f" ({', '.join(kinds)})" if kinds else "")
+    )
+    click.echo(f"  see them with `stageline status {stage}`")
+
+
+def run_up(
+    obj: CliContext, stage: str, wait: bool = True, timeout: float = DEFAULT_WAIT_SECONDS
+) -> None:
     stack = obj.stack(stage)
     with engine_errors(stage):
         # One engine run: the summary and the release come from its event stream.
@@ -41,11 +72,29 @@ def run_up(obj: CliContext, stage: str) -> None:
     release = release_of(stage, result.outputs)
     suffix = f", release {release.app_version}" if release else ""
     click.echo(f"{stage}: {format_changes(result.changes)}{suffix}")
+    if wait:
+        wait_for_machines(obj, stage, timeout)
+
+
+wait_option = click.option(
+    "--wait/--no-wait",
+    default=True,
+    help="After the update, wait until the machines are healthy, where the target can tell.",
+)
+timeout_option = click.option(
+    "--wait-timeout",
+    type=click.FloatRange(min=1),
+    default=DEFAULT_WAIT_SECONDS,
+    show_default=True,
+    help="Seconds to wait for healthy machines.",
+)
 
 
 @click.command()
 @click.argument("stage")
+@wait_option
+@timeout_option
 @click.pass_obj
-def up(obj: CliContext, stage: str) -> None:
+def up(obj: CliContext, stage: str, wait: bool, wait_timeout: float) -> None:
     """Deploy STAGE: the same program as `pulumi up -s STAGE`."""
-    run_up(obj, stage)
+    run_up(obj, stage, wait, wait_timeout)

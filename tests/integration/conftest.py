@@ -35,6 +35,7 @@ def project_dir(tmp_path: Path, engine: InstallReport, monkeypatch: pytest.Monke
     root.mkdir()
     shutil.copy(REPO_STACKS.parent / "Pulumi.yaml", root)
     shutil.copytree(REPO_STACKS, root / "stacks")
+    shutil.copytree(REPO_STACKS.parent / "examples", root / "examples")
     # A developer's own runs may have salted the repo's stack files for another passphrase.
     for stack_file in (root / "stacks").glob("Pulumi.*.yaml"):
         text = stack_file.read_text()

@@ -9,6 +9,7 @@ in state like any other resource but which need no plugin.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pulumi
 
@@ -36,7 +37,7 @@ class Data(pulumi.ComponentResource):
 def make_environment(delay_seconds: float = 0.0, exports: bool = True) -> EnvironmentBuilder:
     """`delay_seconds` holds the update open (for lock tests); `exports=False` exports nothing."""
 
-    def build(config: StageConfig, release: ReleaseManifest) -> pulumi.Inputs:
+    def build(config: StageConfig, release: ReleaseManifest, root: Path) -> pulumi.Inputs:
         env = pulumi.ComponentResource("stageline:test:Environment", config.stack)
         Data(
             f"{config.stack}-data",

@@ -48,8 +48,9 @@ def _azure(artifact: str, env: dict[str, str]) -> str:
 
 
 def _libvirt(artifact: str, env: dict[str, str]) -> str:
-    body = json.loads(app_user_data("h", "", artifact, 8080, env).split("\n", 1)[1])
-    return "\n".join(c for c in body["runcmd"] if isinstance(c, str))
+    # An image release runs as a systemd unit around `podman run`.
+    body = json.loads(app_user_data("h", "", artifact, None, 8080, env).split("\n", 1)[1])
+    return next(f["content"] for f in body["write_files"] if f["path"].endswith(".service"))
 
 
 TARGETS: dict[str, Callable[[str, dict[str, str]], str]] = {
@@ -61,7 +62,7 @@ TARGETS: dict[str, Callable[[str, dict[str, str]], str]] = {
 
 
 def _run_words(script: str) -> list[str]:
-    (line,) = [x for x in script.splitlines() if "docker run" in x]
+    (line,) = [x for x in script.splitlines() if "docker run" in x or "podman run" in x]
     return shlex.split(line.strip().removeprefix("ExecStart="))
 
 

@@ -124,12 +124,15 @@ def test_app_seed_writes_the_env_file_and_runs_with_it(monitor: RecordingMonitor
                 APP_ENV_DATABASE_PASSWORD: PASSWORD,
                 APP_ENV_BUCKET: "s-data",
             }, seed.urn
-            docker = [c for c in config["runcmd"] if isinstance(c, str) and "docker run" in c]
-            assert len(docker) == 1, f"{seed.urn}: {config['runcmd']}"
-            argv = shlex.split(docker[0])
+            # An image release runs as a systemd unit around `podman run`.
+            (unit,) = [f for f in config["write_files"] if f["path"].endswith(".service")]
+            (start,) = [x for x in unit["content"].splitlines() if x.startswith("ExecStart=")]
+            argv = shlex.split(start.removeprefix("ExecStart="))
+            assert argv[:2] == ["/usr/bin/podman", "run"], f"{seed.urn}: {argv}"
             # The artifact is one quoted word, the last: nothing after it reaches the shell.
             assert argv[-3:] == ["--env-file", APP_ENV_FILE, ARTIFACT], f"{seed.urn}: {argv}"
-            assert PASSWORD not in docker[0], seed.urn
+            assert PASSWORD not in unit["content"], seed.urn
+            assert f"EnvironmentFile={APP_ENV_FILE}" in unit["content"], seed.urn
 
     return pulumi.Output.all(*[d.urn for d in compute.domains]).apply(check)
 

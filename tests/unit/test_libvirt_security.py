@@ -127,11 +127,12 @@ def test_the_password_lands_only_in_root_or_postgres_only_files() -> None:
     files = files_of(seed_of(monitor, "s-db-0"))
     assert files["/etc/stageline/password"]["content"] == PASSWORD, urn
     assert files["/etc/stageline/password"]["permissions"] == "0600", urn
+    assert files["/etc/stageline/password"]["owner"] == "postgres:postgres", urn
     pgpass = files["/etc/stageline/pgpass"]
     assert pgpass["content"] == f"*:*:*:stageline:{PASSWORD}\n", urn
     assert pgpass["permissions"] == "0600", urn
     assert pgpass["owner"] == "postgres:postgres", urn
-    assert files["/etc/stageline/setup.sh"]["permissions"] == "0700", urn
+    assert files["/etc/stageline/db-setup.sh"]["permissions"] == "0700", urn
     holders = sorted(path for path, f in files.items() if PASSWORD in f["content"])
     assert holders == ["/etc/stageline/password", "/etc/stageline/pgpass"], urn
 
@@ -141,6 +142,8 @@ def test_pg_hba_allows_scram_over_tls_from_the_stage_network_only() -> None:
     urn = monitor.urn_of("s-db-0-cidata")
     hba = files_of(seed_of(monitor, "s-db-0"))["/etc/stageline/pg_hba.conf"]
     assert hba["content"].splitlines() == [
+        "local all postgres peer",
+        "local all all peer",
         "hostssl all all 10.40.128.0/18 scram-sha-256",
         "hostssl all all 10.40.192.0/18 scram-sha-256",
         "hostssl replication stageline 10.40.128.0/18 scram-sha-256",
@@ -153,18 +156,25 @@ def test_postgres_turns_tls_on_and_loads_the_stage_rules() -> None:
     monitor = build(lambda site: database(site))
     urn = monitor.urn_of("s-db-0-cidata")
     config = seed_of(monitor, "s-db-0")
-    assert config["runcmd"] == ["/etc/stageline/setup.sh"], urn
-    setup = files_of(config)["/etc/stageline/setup.sh"]["content"].splitlines()
+    assert config["runcmd"] == ["/etc/stageline/db-setup.sh"], urn
+    files = files_of(config)
+    setup = files["/etc/stageline/db-setup.sh"]["content"].splitlines()
     conf = f"/etc/postgresql/{VERSION}/main"
-    assert f"echo 'ssl = on' >> {conf}/postgresql.conf" in setup, urn
-    assert f"cat /etc/stageline/pg_hba.conf >> {conf}/pg_hba.conf" in setup, urn
-    # The role's password is read from the root-only file, never written into the script.
-    assert (
-        'sudo -u postgres psql -c "CREATE ROLE stageline LOGIN REPLICATION '
-        "PASSWORD '$(cat /etc/stageline/password)'\""
-    ) in setup, urn
-    assert "sudo -u postgres createdb -O stageline shop" in setup, urn
-    assert setup[0] == "set -eu", urn
+    server = files["/etc/stageline/postgresql.conf"]["content"].splitlines()
+    for line in (
+        "ssl = on",
+        "ssl_min_protocol_version = 'TLSv1.2'",
+        "password_encryption = 'scram-sha-256'",
+        f"hba_file = '{conf}/pg_hba.conf'",
+    ):
+        assert line in server, (urn, line)
+    assert f"install -m 0644 /etc/stageline/postgresql.conf {conf}/postgresql.conf" in setup, urn
+    assert f"install -m 0640 /etc/stageline/pg_hba.conf {conf}/pg_hba.conf" in setup, urn
+    # The role's password is read from its file by psql, never written into the script.
+    assert "\\set pw `cat /etc/stageline/password`" in setup, urn
+    assert "ALTER ROLE stageline PASSWORD :'pw';" in setup, urn
+    assert any("CREATE DATABASE shop OWNER stageline" in line for line in setup), urn
+    assert setup[1] == "set -Eeuo pipefail", urn
 
 
 def test_the_standby_authenticates_from_the_pgpass_file() -> None:
@@ -172,14 +182,23 @@ def test_the_standby_authenticates_from_the_pgpass_file() -> None:
     urn = monitor.urn_of("s-db-1-cidata")
     config = seed_of(monitor, "s-db-1")
     assert config["hostname"] == "s-db-1", urn
-    setup = files_of(config)["/etc/stageline/setup.sh"]["content"].splitlines()
+    files = files_of(config)
+    setup = [line.strip() for line in files["/etc/stageline/db-setup.sh"]["content"].splitlines()]
     assert (
-        "PGPASSFILE=/etc/stageline/pgpass sudo -u postgres pg_basebackup -h s-db-0 "
-        f"-U stageline -D /var/lib/postgresql/{VERSION}/main -R -X stream"
+        "runuser -u postgres -- env PGPASSFILE=/etc/stageline/pgpass PGSSLMODE=require "
+        f"pg_basebackup -h s-db-0 -U stageline -D /var/lib/postgresql/{VERSION}/main "
+        "-X stream -S standby_1"
     ) in setup, urn
-    assert not [line for line in setup if "CREATE ROLE" in line], urn
-    primary = files_of(seed_of(monitor, "s-db-0"))["/etc/stageline/setup.sh"]["content"]
+    server = files["/etc/stageline/postgresql.conf"]["content"]
+    assert (
+        "primary_conninfo = 'host=s-db-0 port=5432 user=stageline "
+        "passfile=/etc/stageline/pgpass sslmode=require application_name=standby'"
+    ) in server, urn
+    assert "primary_slot_name = 'standby_1'" in server, urn
+    assert not [line for line in setup if "ALTER ROLE" in line], urn
+    primary = files_of(seed_of(monitor, "s-db-0"))["/etc/stageline/db-setup.sh"]["content"]
     assert "pg_basebackup" not in primary, monitor.urn_of("s-db-0-cidata")
+    assert "pg_create_physical_replication_slot('standby_1')" in primary
 
 
 def test_the_seed_allows_no_password_login_over_ssh() -> None:
@@ -290,29 +309,31 @@ def test_the_standby_enforces_the_same_tls_and_client_rules() -> None:
     monitor = build(lambda site: database(site, high_availability=True))
     urn = monitor.urn_of("s-db-1-cidata")
     files = files_of(seed_of(monitor, "s-db-1"))
-    setup = files["/etc/stageline/setup.sh"]["content"].splitlines()
-    conf = f"/etc/postgresql/{VERSION}/main"
-    assert setup[0] == "set -eu", urn
-    assert f"echo 'ssl = on' >> {conf}/postgresql.conf" in setup, urn
-    assert f"cat /etc/stageline/pg_hba.conf >> {conf}/pg_hba.conf" in setup, urn
-    primary = files_of(seed_of(monitor, "s-db-0"))["/etc/stageline/pg_hba.conf"]
-    assert files["/etc/stageline/pg_hba.conf"] == primary, urn
+    primary = files_of(seed_of(monitor, "s-db-0"))
+    assert files["/etc/stageline/pg_hba.conf"] == primary["/etc/stageline/pg_hba.conf"], urn
+    standby_conf = files["/etc/stageline/postgresql.conf"]["content"].splitlines()
+    for line in primary["/etc/stageline/postgresql.conf"]["content"].splitlines():
+        assert line in standby_conf, (urn, line)
 
 
 def test_the_data_lives_on_the_data_volume_and_stays_there() -> None:
     monitor = build(lambda site: database(site))
     urn = monitor.urn_of("s-db-0-cidata")
     config = seed_of(monitor, "s-db-0")
-    assert config["packages"] == [], urn
-    setup = files_of(config)["/etc/stageline/setup.sh"]["content"].splitlines()
+    # Guests have no internet: the image brings PostgreSQL, nothing is installed at boot.
+    assert "packages" not in config, urn
+    setup = files_of(config)["/etc/stageline/db-setup.sh"]["content"]
+    assert "apt-get" not in setup, urn
+    lines = setup.splitlines()
     # Formatted only when blank (a retained volume keeps its data), mounted by label at boot.
-    mount = [
-        "blkid /dev/vdb || mkfs.ext4 -L pgdata /dev/vdb",
-        "mkdir -p /var/lib/postgresql && mount -L pgdata /var/lib/postgresql",
-        "echo 'LABEL=pgdata /var/lib/postgresql ext4 defaults 0 2' >> /etc/fstab",
-    ]
-    assert setup[1:4] == mount, urn
-    assert setup.index(f"apt-get install -y postgresql-{VERSION}") > 3, urn
+    assert "blkid /dev/vdb >/dev/null || mkfs.ext4 -q -L pgdata /dev/vdb" in lines, urn
+    assert (
+        "echo 'LABEL=pgdata /var/lib/postgresql ext4 defaults 0 2' >> /etc/fstab"
+        in lines[lines.index("mkdir -p /var/lib/postgresql") + 1]
+    ), urn
+    assert "mountpoint -q /var/lib/postgresql || mount /var/lib/postgresql" in lines, urn
+    # The cluster is made only where none is: a replaced VM keeps the volume's data.
+    assert f"if [ ! -f /var/lib/postgresql/{VERSION}/main/PG_VERSION ]; then" in lines, urn
 
 
 @pytest.mark.parametrize("days", [1, 7])

@@ -89,13 +89,41 @@ def test_domain_xml_has_disks_seed_network_and_console_log() -> None:
     root = ET.fromstring(domain_xml(props, "qemu"))
     assert root.get("type") == "qemu" and root.findtext("memory") == "512"
     targets = [d.find("target").get("dev") for d in root.iter("disk")]  # type: ignore[union-attr]
-    assert targets == ["vda", "vdb", "sda"]
+    # The seed on IDE: the Debian cloud kernel has no SATA driver.
+    assert targets == ["vda", "vdb", "hdc"]
+    assert root.find("devices/disk[@device='cdrom']/target").get("bus") == "ide"  # type: ignore[union-attr]
     assert root.find("devices/interface/source").get("network") == "s-net"  # type: ignore[union-attr]
     assert root.find("devices/serial/log").get("file") == props["consoleLog"]  # type: ignore[union-attr]
+    channel = root.find("devices/channel/target")
+    assert channel is not None and channel.get("name") == "org.qemu.guest_agent.0"
+    # Without a kernel the image boots from its disk.
+    assert root.find("os/boot").get("dev") == "hd" and root.find("os/kernel") is None  # type: ignore[union-attr]
+
+
+def test_domain_xml_boots_the_kernel_of_the_image_directly() -> None:
+    props = {
+        "name": "s-app-0",
+        "stack": "s",
+        "role": "app",
+        "memoryMib": 512.0,
+        "vcpus": 1.0,
+        "disks": ["/p/root.qcow2"],
+        "network": "s-net",
+        "kernel": "/p/s-vmlinuz",
+        "initrd": "/p/s-initrd.img",
+        "cmdline": "root=/dev/vda rw console=ttyS0",
+    }
+    root = ET.fromstring(domain_xml(props, "qemu"))
+    assert root.findtext("os/kernel") == "/p/s-vmlinuz"
+    assert root.findtext("os/initrd") == "/p/s-initrd.img"
+    assert root.findtext("os/cmdline") == "root=/dev/vda rw console=ttyS0"
+    assert root.find("os/boot") is None
+    owner = root.find("metadata/{https://stageline.dev/xmlns/libvirt/1}owner")
+    assert owner is not None and owner.attrib == {"stack": "s", "role": "app"}
 
 
 def test_seed_iso_is_a_cidata_volume_with_both_files() -> None:
-    text = user_data("h", "ssh-ed25519 AAAA k", ["postgresql-16"], [], ["echo hi"])
+    text = user_data("h", "ssh-ed25519 AAAA k", [], ["echo hi"])
     iso = pycdlib.PyCdlib()
     iso.open_fp(io.BytesIO(seed_iso("h", "h", text)))
     try:

@@ -66,7 +66,9 @@ def sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> 
     return child
 
 
-def owner_mark(parent: ET.Element, stack: str) -> None:
-    """`<metadata><stageline:owner stack=.../></metadata>`, for domains (networks have none)."""
+def owner_mark(parent: ET.Element, stack: str, role: str = "") -> None:
+    """`<metadata><stageline:owner stack=... role=.../></metadata>`, for domains (networks have
+    none). The role ("app", "database") tells `stageline status` what to ask the guest."""
     metadata = sub(parent, "metadata")
-    ET.SubElement(metadata, f"{{{METADATA_NS}}}owner", {"stack": stack})
+    attrs = {"stack": stack, **({"role": role} if role else {})}
+    ET.SubElement(metadata, f"{{{METADATA_NS}}}owner", attrs)

@@ -28,7 +28,14 @@ REPLACE_ON = (
     "network",
     "domainType",
     "consoleLog",
+    "role",
+    "kernel",
+    "initrd",
+    "cmdline",
+    # The image's and the seed's digest (components/libvirt/vm.py): a new one is a new VM.
+    "revision",
 )
+GUEST_AGENT_CHANNEL = "org.qemu.guest_agent.0"
 
 
 def resolve_domain_type(conn: libvirt.virConnect, wanted: str) -> str:
@@ -43,13 +50,19 @@ def resolve_domain_type(conn: libvirt.virConnect, wanted: str) -> str:
 def domain_xml(props: dict[str, Any], domain_type: str) -> str:
     root = ET.Element("domain", type=domain_type)
     sub(root, "name", props["name"])
-    owner_mark(root, props["stack"])
+    owner_mark(root, props["stack"], props.get("role") or "")
     # Numbers cross the engine's wire as doubles.
     sub(root, "memory", str(int(props["memoryMib"])), unit="MiB")
     sub(root, "vcpu", str(int(props["vcpus"])))
     os_ = sub(root, "os")
     sub(os_, "type", "hvm", arch="x86_64", machine="pc")
-    sub(os_, "boot", dev="hd")
+    if props.get("kernel"):
+        # Direct kernel boot: the image has no boot loader; the kernel and initrd are volumes.
+        sub(os_, "kernel", props["kernel"])
+        sub(os_, "initrd", props["initrd"])
+        sub(os_, "cmdline", props["cmdline"])
+    else:
+        sub(os_, "boot", dev="hd")
     devices = sub(root, "devices")
     for i, path in enumerate(props["disks"]):
         disk = sub(devices, "disk", type="file", device="disk")
@@ -60,7 +73,8 @@ def domain_xml(props: dict[str, Any], domain_type: str) -> str:
         cd = sub(devices, "disk", type="file", device="cdrom")
         sub(cd, "driver", name="qemu", type="raw")
         sub(cd, "source", file=props["cdrom"])
-        sub(cd, "target", dev="sda", bus="sata")
+        # IDE, which the `pc` machine always has: the cloud kernel has no SATA (ahci) driver.
+        sub(cd, "target", dev="hdc", bus="ide")
         sub(cd, "readonly")
     iface = sub(devices, "interface", type="network")
     sub(iface, "source", network=props["network"])
@@ -71,6 +85,10 @@ def domain_xml(props: dict[str, Any], domain_type: str) -> str:
         sub(serial, "log", file=props["consoleLog"], append="on")
     sub(serial, "target", port="0")
     sub(devices, "console", type="pty")
+    # The QEMU guest agent: how status and health checks reach inside a guest without a
+    # network path to it (guest-exec through libvirt, over the same connection as the rest).
+    channel = sub(devices, "channel", type="unix")
+    sub(channel, "target", type="virtio", name=GUEST_AGENT_CHANNEL)
     return to_xml(root)
 
 

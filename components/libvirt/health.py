@@ -1,0 +1,127 @@
+"""What runs inside a libvirt stage's VMs, asked through the QEMU guest agent.
+
+The agent answers over the libvirt connection itself (local, or qemu+ssh to a site), so a
+check needs no network path to the guests, which live on the site's private networks. Each VM
+runs components/libvirt/guest_probe.py once per check.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree as ET
+
+import libvirt
+import libvirt_qemu
+
+from components.health import (
+    SETUP_BOOTING,
+    SETUP_DONE,
+    DatabaseState,
+    MachineHealth,
+    StageHealth,
+)
+from components.libvirt.resources.connection import METADATA_NS, connect, not_found
+from components.libvirt.settings import LibvirtSettings
+
+PROBE = (Path(__file__).parent / "guest_probe.py").read_text()
+AGENT_TIMEOUT = 10
+EXEC_TIMEOUT = 40.0
+
+
+class AgentUnavailable(Exception):
+    """The guest agent does not answer yet (the guest is still booting)."""
+
+
+def _agent(dom: libvirt.virDomain, command: str, **arguments: Any) -> Any:
+    message = json.dumps({"execute": command, "arguments": arguments})
+    try:
+        answer = libvirt_qemu.qemuAgentCommand(dom, message, AGENT_TIMEOUT, 0)
+    except libvirt.libvirtError as exc:
+        raise AgentUnavailable(str(exc)) from exc
+    return json.loads(answer)["return"]
+
+
+def guest_exec(dom: libvirt.virDomain, path: str, args: list[str]) -> tuple[int, str, str]:
+    """Run a program in the guest and wait for it: (exit code, stdout, stderr)."""
+    pid = _agent(dom, "guest-exec", path=path, arg=args, **{"capture-output": True})["pid"]
+    end = time.monotonic() + EXEC_TIMEOUT
+    while True:
+        status = _agent(dom, "guest-exec-status", pid=pid)
+        if status.get("exited"):
+            out = base64.b64decode(status.get("out-data", "")).decode(errors="replace")
+            err = base64.b64decode(status.get("err-data", "")).decode(errors="replace")
+            return int(status.get("exitcode", -1)), out, err
+        if time.monotonic() > end:
+            raise AgentUnavailable(f"{path} did not finish in {EXEC_TIMEOUT:.0f} s")
+        time.sleep(0.3)
+
+
+def _owner(dom: libvirt.virDomain) -> tuple[str, str, str]:
+    """(stack, role, domain type) from the domain's definition."""
+    root = ET.fromstring(dom.XMLDesc(0))
+    owner = root.find(f"metadata/{{{METADATA_NS}}}owner")
+    if owner is None:
+        return "", "", ""
+    return owner.get("stack", ""), owner.get("role", ""), root.get("type", "")
+
+
+def machine_health(dom: libvirt.virDomain, role: str, kind: str) -> MachineHealth:
+    name = dom.name()
+    if not dom.isActive():
+        return MachineHealth(name, role, running=False, setup="", kind=kind, problem="stopped")
+    try:
+        code, out, err = guest_exec(dom, "/usr/bin/python3", ["-c", PROBE, role])
+    except AgentUnavailable:
+        return MachineHealth(name, role, running=True, setup=SETUP_BOOTING, kind=kind)
+    if code != 0:
+        return MachineHealth(
+            name, role, running=True, setup=SETUP_BOOTING, kind=kind, problem=err.strip()
+        )
+    report = json.loads(out)
+    db = report.get("database")
+    problem = report.get("problem", "")
+    status = report.get("appStatus")
+    if role == "app" and report.get("setup") == SETUP_DONE and not problem and status != 200:
+        answer = report.get("app") or {}
+        why = (answer.get("database") or {}).get("error") or answer.get("status")
+        problem = f"/healthz answered {status} ({why})"
+    return MachineHealth(
+        name,
+        role,
+        running=True,
+        setup=report.get("setup", ""),
+        step=report.get("step", ""),
+        detail=report.get("detail", ""),
+        kind=kind,
+        app=report.get("app"),
+        app_status=status,
+        database=DatabaseState(
+            role=db["role"],
+            replication=db.get("replication", ""),
+            lag_bytes=db.get("lagBytes"),
+            lag_seconds=db.get("lagSeconds"),
+        )
+        if db
+        else None,
+        problem=problem,
+    )
+
+
+def stage_health(stack: str, settings: LibvirtSettings) -> StageHealth:
+    """Every VM of the stack, found by the owner mark stageline puts on its domains."""
+    machines = []
+    with connect(settings.uri) as conn:
+        for dom in sorted(conn.listAllDomains(), key=lambda d: d.name()):
+            try:
+                owner, role, kind = _owner(dom)
+                if owner == stack:
+                    machines.append(machine_health(dom, role, kind))
+            except libvirt.libvirtError as exc:
+                # Gone between the listing and the question (a transient domain, a destroy).
+                if not not_found(exc):
+                    raise
+    return StageHealth(machines)
