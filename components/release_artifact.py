@@ -25,8 +25,8 @@ def local_path(artifact: str, root: Path) -> Path | None:
     """The file a `file://` artifact names, resolved against the project; None for an image."""
     if not artifact.startswith(FILE_SCHEME):
         return None
-    path = Path(artifact.removeprefix(FILE_SCHEME))
-    return path if path.is_absolute() else root / path
+    # Joining an absolute path keeps it as it is.
+    return root / artifact.removeprefix(FILE_SCHEME)
 
 
 def images_only(artifact: str, root: Path) -> list[ConfigIssue]:
@@ -76,7 +76,7 @@ def packed(path: Path) -> bytes:
     if path.is_file():
         return path.read_bytes()
     out = io.BytesIO()
-    with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as tar:
+    with tarfile.open(fileobj=out, mode="w") as tar:
         for file in sorted(p for p in path.rglob("*") if "__pycache__" not in p.parts):
             info = tar.gettarinfo(str(file), arcname=str(file.relative_to(path)))
             info.uid = info.gid = 0
@@ -89,4 +89,4 @@ def packed(path: Path) -> bytes:
             elif info.isdir():
                 tar.addfile(info)
     # mtime=0: gzip's own header would otherwise carry the time of packing.
-    return gzip.compress(out.getvalue(), compresslevel=9, mtime=0)
+    return gzip.compress(out.getvalue(), mtime=0)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import shlex
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -109,3 +111,64 @@ def remove_all(uri: str, prefix: str) -> None:
                 pool.undefine()
     finally:
         conn.close()
+
+
+GUEST_IMAGE = REPO / ".stageline" / "images" / "debian-12" / "disk.qcow2"
+"""The Debian 12 guest image scripts/services builds (scripts/make-guest-image)."""
+VIRT_NS = "stageline-virt"
+"""The network namespace libvirtd, its bridges and every guest address live in."""
+
+
+def guest_ip(uri: str, network: str, hostname: str) -> str:
+    """The address libvirt's DHCP server leased to a guest, read from libvirt."""
+    conn = libvirt.open(uri)
+    try:
+        leases = conn.networkLookupByName(network).DHCPLeases()
+    finally:
+        conn.close()
+    found = [lease["ipaddr"] for lease in leases if lease.get("hostname") == hostname]
+    assert found, f"no DHCP lease for {hostname} on {network}: {leases}"
+    return str(found[-1])
+
+
+def healthz_in_namespace(ip: str, port: int) -> tuple[int, dict[str, object]]:
+    """GET /healthz from inside the guests' namespace, the only place their network is."""
+    probe = (
+        "import json, sys, urllib.request, urllib.error\n"
+        f"url = 'http://{ip}:{port}/healthz'\n"
+        "try:\n"
+        "    r = urllib.request.urlopen(url, timeout=10); code, body = r.status, r.read()\n"
+        "except urllib.error.HTTPError as e:\n"
+        "    code, body = e.code, e.read()\n"
+        "print(json.dumps([code, json.loads(body)]))\n"
+    )
+    done = subprocess.run(
+        ["ip", "netns", "exec", VIRT_NS, "python3", "-c", probe],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    code, body = json.loads(done.stdout)
+    return int(code), body
+
+
+def in_guest(uri: str, domain: str, command: str) -> str:
+    """Run a shell command in a guest through the QEMU guest agent; its stdout. Fails on a
+    non-zero exit."""
+    from components.libvirt.health import guest_exec
+
+    conn = libvirt.open(uri)
+    try:
+        code, out, err = guest_exec(conn.lookupByName(domain), "/bin/sh", ["-c", command])
+    finally:
+        conn.close()
+    assert code == 0, f"{domain}: `{command}` exited {code}: {err}"
+    return out
+
+
+def sql(uri: str, domain: str, query: str) -> str:
+    """A query as PostgreSQL's superuser inside the database VM; unaligned output."""
+    return in_guest(
+        uri, domain, f"runuser -u postgres -- psql -XAtq -d app -c {shlex.quote(query)}"
+    ).strip()

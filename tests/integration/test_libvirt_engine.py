@@ -139,7 +139,7 @@ def assert_password_only_encrypted_in_state(project: Path, engine: InstallReport
 def test_up_local_runs_converges_and_destroys(
     lv: Run, lv_project: Path, engine: InstallReport
 ) -> None:
-    ok(lv("up", "local"))
+    ok(lv("up", "local", "--no-wait"))
     assert_local_is_complete()
     assert_password_only_encrypted_in_state(lv_project, engine)
     contract = json.loads(ok(lv("outputs", "local")).output)
@@ -155,7 +155,7 @@ def test_up_local_runs_converges_and_destroys(
     ):
         time.sleep(0.5)
     assert b"stageline-base-image: booted" in log.read_bytes()
-    only_same(lv("up", "local"), "local")
+    only_same(lv("up", "local", "--no-wait"), "local")
     ok(lv("destroy", "local", "--yes"))
     assert_nothing_left(LOCAL, "local-")
     assert not Path("/var/log/stageline/local").exists()
@@ -163,8 +163,8 @@ def test_up_local_runs_converges_and_destroys(
 
 def test_onprem_over_ssh_is_promoted_from_local(lv: Run, lv_project: Path) -> None:
     edit_stack_file(lv_project / "stacks/Pulumi.local.yaml", {"release.appVersion": "2.0.0"})
-    ok(lv("up", "local"))
-    up = ok(lv("up", "onprem"))
+    ok(lv("up", "local", "--no-wait"))
+    up = ok(lv("up", "onprem", "--no-wait"))
     assert "release 2.0.0" in up.output
     found = objects(dc1_uri(), "onprem-")
     assert found.domains == {
@@ -184,25 +184,25 @@ def test_onprem_over_ssh_is_promoted_from_local(lv: Run, lv_project: Path) -> No
 
 
 def test_ssh_host_down_fails_clearly_and_state_survives(lv: Run) -> None:
-    ok(lv("up", "local"))
-    ok(lv("up", "onprem"))
+    ok(lv("up", "local", "--no-wait"))
+    ok(lv("up", "onprem", "--no-wait"))
     before = ok(lv("outputs", "onprem")).output
     ssh(up=False)
     try:
-        down = lv("up", "onprem")
+        down = lv("up", "onprem", "--no-wait")
         assert down.exit_code == 1
         assert "stageline:libvirt.uri" in down.output and "cannot be reached" in down.output
         assert "fix:" in down.output
         assert ok(lv("outputs", "onprem")).output == before
     finally:
         ssh(up=True)
-    only_same(lv("up", "onprem"), "onprem")
+    only_same(lv("up", "onprem", "--no-wait"), "onprem")
 
 
 def test_kill_9_mid_up_then_recover_leaves_no_orphans(lv_project: Path, lv: Run) -> None:
     env = {**os.environ, "STAGELINE_PROJECT_DIR": str(lv_project)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "stageline.cli.main", "up", "local"],
+        [sys.executable, "-m", "stageline.cli.main", "up", "local", "--no-wait"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -219,7 +219,7 @@ def test_kill_9_mid_up_then_recover_leaves_no_orphans(lv_project: Path, lv: Run)
     proc.wait()
     ok(lv("recover", "local"))
     assert_local_is_complete()
-    only_same(lv("up", "local"), "local")
+    only_same(lv("up", "local", "--no-wait"), "local")
     ok(lv("destroy", "local", "--yes"))
     assert_nothing_left(LOCAL, "local-")
 
@@ -261,7 +261,7 @@ def test_bad_input_touches_nothing(
     lv: Run, lv_project: Path, edits: dict, key: str, fragment: str
 ) -> None:
     edit_stack_file(lv_project / "stacks/Pulumi.local.yaml", edits)
-    result = lv("up", "local")
+    result = lv("up", "local", "--no-wait")
     assert result.exit_code == 1, result.output
     assert key in result.output and fragment in result.output and "fix:" in result.output
     assert_nothing_left(LOCAL, "local-")
@@ -271,7 +271,7 @@ def test_object_store_larger_than_the_remote_host_touches_nothing(
     lv: Run, lv_project: Path
 ) -> None:
     edit_stack_file(lv_project / "stacks/Pulumi.onprem.yaml", {"libvirt.storageGb": 104857600})
-    result = lv("up", "onprem")
+    result = lv("up", "onprem", "--no-wait")
     assert result.exit_code == 1, result.output
     assert "stageline:libvirt.storageGb = 104857600" in result.output, result.output
     assert "GiB is free" in result.output and "fix: lower libvirt.storageGb" in result.output
@@ -286,7 +286,7 @@ def test_cidr_clashing_with_a_libvirt_network_touches_nothing(lv: Run) -> None:
         "</network>"
     )
     try:
-        result = lv("up", "local")
+        result = lv("up", "local", "--no-wait")
         assert result.exit_code == 1, result.output
         assert "stageline:network.cidr = '192.168.150.0/24'" in result.output
         assert "clashes with libvirt network 'local-clash'" in result.output

@@ -6,9 +6,11 @@ PATH, no backend or passphrase variables. Its effects are checked where they lan
 stack's state file in the clone's own `.stageline/state`, and libvirt itself. The clone's
 `stageline destroy local --yes` then tears everything down.
 
-On a warm machine this takes about a minute: scripts/setup reuses the dependencies and the
-engine cached by content hash outside the clone (see scripts/setup). Run it alone under the
-libvirt lock: it creates the `local` stage's objects.
+The stage's guests boot the Debian image under software emulation and `up` waits until the
+app serves: on a warm machine this takes about three minutes; scripts/setup reuses the
+dependencies and the engine cached by content hash outside the clone (see scripts/setup), and
+scripts/services the guest image. Run it alone under the libvirt lock: it creates the `local`
+stage's objects.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.libvirt_checks import objects, remove_all
+from tests.integration.libvirt_checks import guest_ip, healthz_in_namespace, objects, remove_all
 
 pytestmark = pytest.mark.integration
 
@@ -129,6 +131,14 @@ def test_readme_main_command_brings_up_local_on_a_fresh_clone(clone: Path) -> No
         assert all(host.domains.values()), f"domains not running: {host.domains}"
         assert set(host.networks) == networks and all(host.networks.values()), host
         assert set(host.pools) == pools and all(host.pools.values()), host
+
+        # It ends with the example app serving the release, and says how to look at it.
+        assert "local: 2 machines healthy" in up.stdout, output
+        assert "stageline status local" in up.stdout, output
+        code, body = healthz_in_namespace(guest_ip(LOCAL, "local-net", "local-app-0"), 8080)
+        assert code == 200, body
+        assert body["appVersion"] == "1.0.0", body
+        assert body["database"]["reachable"] is True, body
     finally:
         down = run(".venv/bin/stageline destroy local --yes", clone)
 

@@ -187,7 +187,7 @@ def test_the_standby_authenticates_from_the_pgpass_file() -> None:
     assert (
         "runuser -u postgres -- env PGPASSFILE=/etc/stageline/pgpass PGSSLMODE=require "
         f"pg_basebackup -h s-db-0 -U stageline -D /var/lib/postgresql/{VERSION}/main "
-        "-X stream -S standby_1"
+        "-X stream -S standby_1 --checkpoint=fast"
     ) in setup, urn
     server = files["/etc/stageline/postgresql.conf"]["content"]
     assert (

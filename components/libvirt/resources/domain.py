@@ -9,6 +9,7 @@ import libvirt
 import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, ResourceProvider
 
+from components.libvirt.resources import kvm_probe
 from components.libvirt.resources.connection import (
     METADATA_NS,
     connect,
@@ -36,15 +37,6 @@ REPLACE_ON = (
     "revision",
 )
 GUEST_AGENT_CHANNEL = "org.qemu.guest_agent.0"
-
-
-def resolve_domain_type(conn: libvirt.virConnect, wanted: str) -> str:
-    if wanted != "auto":
-        return wanted
-    caps = ET.fromstring(conn.getCapabilities())
-    types = {d.get("type") for d in caps.iter("domain")}
-    # No /dev/kvm (nested or container hosts): QEMU's software emulation still runs the VM.
-    return "kvm" if "kvm" in types else "qemu"
 
 
 def domain_xml(props: dict[str, Any], domain_type: str) -> str:
@@ -112,12 +104,20 @@ class DomainProvider(ResourceProvider):
                 if existing.isActive():
                     existing.destroy()
                 existing.undefine()
-            domain_type = resolve_domain_type(conn, props["domainType"])
+            # `auto` asks the host whether KVM really runs this kernel (cached per host).
+            resolved = kvm_probe.resolve(conn, props["domainType"], props.get("kernel"))
+            domain_type = resolved.domain_type
             dom = conn.defineXML(domain_xml(props, domain_type))
             dom.setAutostart(1)
             dom.create()
             return CreateResult(
-                props["name"], {**props, "uuid": dom.UUIDString(), "resolvedType": domain_type}
+                props["name"],
+                {
+                    **props,
+                    "uuid": dom.UUIDString(),
+                    "resolvedType": domain_type,
+                    "resolvedWhy": resolved.reason,
+                },
             )
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
@@ -153,5 +153,8 @@ class LibvirtDomain(Resource, module="libvirt", name="Domain"):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(
-            DomainProvider(), resource_name, {**props, "uuid": None, "resolvedType": None}, opts
+            DomainProvider(),
+            resource_name,
+            {**props, "uuid": None, "resolvedType": None, "resolvedWhy": None},
+            opts,
         )

@@ -1,0 +1,204 @@
+"""Real guests: the Debian 12 image boots, runs the release and a replicating PostgreSQL.
+
+These tests deploy with the real program on libvirtd (TCG; `domainType: auto` finds this
+host's KVM unusable for a real kernel) and look inside the guests the way an operator can:
+from the guests' network namespace (the app's /healthz) and through the QEMU guest agent
+(PostgreSQL). Guests boot in about a minute; each test says what it waits for.
+Run under the libvirt lock: they create `local-*` and `onprem-*` objects.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import tarfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from stageline.cli.context import CliContext
+from stageline.cli.main import cli
+from stageline.workspace import Project
+from tests.conftest import edit_stack_file
+from tests.integration.libvirt_checks import (
+    GUEST_IMAGE,
+    dc1_uri,
+    guest_ip,
+    healthz_in_namespace,
+    in_guest,
+    objects,
+    remove_all,
+    sql,
+    ssh,
+)
+
+pytestmark = pytest.mark.integration
+
+LOCAL = "qemu:///system"
+POOLS = Path("/var/lib/stageline-test/pools")
+PREFIXES = ("local-", "onprem-")
+PORT = 8080
+
+Run = Callable[..., Result]
+
+
+@pytest.fixture
+def guests_project(project_dir: Path, tmp_path: Path) -> Iterator[Path]:
+    assert GUEST_IMAGE.is_file(), f"{GUEST_IMAGE} missing: run scripts/services"
+    for prefix in PREFIXES:
+        found = objects(LOCAL, prefix)
+        if found.domains or found.networks or found.pools:
+            pytest.fail(f"libvirt already holds {prefix}* objects ({found}); destroy them first")
+    pool_path = POOLS / tmp_path.name
+    pool_path.mkdir(parents=True, exist_ok=True)
+    common = {"libvirt.baseImage": str(GUEST_IMAGE), "libvirt.poolPath": str(pool_path)}
+    edit_stack_file(project_dir / "stacks/Pulumi.local.yaml", common)
+    edit_stack_file(
+        project_dir / "stacks/Pulumi.onprem.yaml",
+        # Two cores run every guest under TCG: one app VM, and the HA pair, keep it in minutes.
+        {
+            **common,
+            "libvirt.uri": dc1_uri(),
+            "compute.minCount": 1,
+            "compute.size": "xsmall",
+            "database.size": "xsmall",
+        },
+    )
+    yield project_dir
+    ssh(up=True)
+    for prefix in PREFIXES:
+        remove_all(LOCAL, prefix)
+    subprocess.run(["rm", "-rf", str(pool_path), "/var/log/stageline/local"], check=False)
+    subprocess.run(["rm", "-rf", "/var/log/stageline/onprem"], check=False)
+
+
+@pytest.fixture
+def sl(guests_project: Path) -> Run:
+    def invoke(*args: str) -> Result:
+        return CliRunner().invoke(cli, list(args), obj=CliContext(Project(guests_project)))
+
+    return invoke
+
+
+def ok(result: Result) -> Result:
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def status(sl: Run, stage: str) -> dict[str, object]:
+    return json.loads(ok(sl("status", stage, "--format", "json")).output)
+
+
+def test_up_local_serves_the_release_with_its_database(sl: Run) -> None:
+    up = ok(sl("up", "local"))
+    assert "local: 2 machines healthy" in up.output, up.output
+    assert "stageline status local" in up.output, up.output
+
+    # The app, asked on its own network: the release's version, and a TLS + scram login to
+    # the stage's database that returned its role.
+    code, body = healthz_in_namespace(guest_ip(LOCAL, "local-net", "local-app-0"), PORT)
+    assert code == 200, body
+    assert body["appVersion"] == "1.0.0", body
+    assert body["database"] == {**body["database"], "reachable": True, "role": "primary"}, body
+
+    # The database, asked inside its VM: scram only, TLS on, the role's password a scram
+    # verifier, the data on the data volume.
+    assert sql(LOCAL, "local-db-0", "SHOW ssl") == "on"
+    assert sql(LOCAL, "local-db-0", "SHOW password_encryption") == "scram-sha-256"
+    verifier = sql(
+        LOCAL, "local-db-0", "SELECT rolpassword FROM pg_authid WHERE rolname = 'stageline'"
+    )
+    assert verifier.startswith("SCRAM-SHA-256$"), "the app role has no scram verifier"
+    mounts = in_guest(LOCAL, "local-db-0", "findmnt -no SOURCE /var/lib/postgresql")
+    assert mounts.strip() == "/dev/vdb", mounts
+    report = status(sl, "local")
+    assert report["healthy"] is True, report
+    app = next(m for m in report["machines"] if m["role"] == "app")
+    assert app["app"]["appVersion"] == "1.0.0", app
+    assert app["kind"] == "qemu", "auto must fall back to TCG on a host whose KVM cannot boot Linux"
+
+
+def test_promote_onprem_serves_the_new_release_and_streams(sl: Run, guests_project: Path) -> None:
+    edit_stack_file(guests_project / "stacks/Pulumi.local.yaml", {"release.appVersion": "1.1.0"})
+    ok(sl("up", "local", "--no-wait"))
+    promoted = ok(sl("promote", "onprem", "--yes"))
+    assert "1.1.0" in promoted.output, promoted.output
+    assert "onprem: 3 machines healthy" in promoted.output, promoted.output
+
+    code, body = healthz_in_namespace(guest_ip(LOCAL, "onprem-net", "onprem-app-0"), PORT)
+    assert code == 200 and body["appVersion"] == "1.1.0", body
+    assert body["database"]["role"] == "primary", body
+
+    uri = dc1_uri()
+    # The standby streams through its slot...
+    assert sql(uri, "onprem-db-0", "SELECT state FROM pg_stat_replication") == "streaming"
+    assert sql(uri, "onprem-db-0", "SELECT active FROM pg_replication_slots") == "t"
+    assert sql(uri, "onprem-db-1", "SELECT pg_is_in_recovery()") == "t"
+    # ...and a row written on the primary is read on the standby.
+    sql(uri, "onprem-db-0", "CREATE TABLE drill (note text); INSERT INTO drill VALUES ('x1')")
+    wal = sql(uri, "onprem-db-0", "SELECT pg_current_wal_lsn()")
+    sql(
+        uri,
+        "onprem-db-1",
+        f"DO $$ BEGIN WHILE pg_last_wal_replay_lsn() < '{wal}' LOOP PERFORM pg_sleep(0.2);"
+        " END LOOP; END $$",
+    )
+    assert sql(uri, "onprem-db-1", "SELECT note FROM drill") == "x1"
+
+    report = status(sl, "onprem")
+    standby = next(m for m in report["machines"] if m["name"] == "onprem-db-1")
+    assert standby["database"]["role"] == "standby", standby
+    assert standby["database"]["replication"] == "streaming", standby
+
+
+def test_a_release_that_cannot_start_fails_up_naming_the_vm_and_step(
+    sl: Run, guests_project: Path, tmp_path: Path
+) -> None:
+    # A release archive without its `start`: accepted as an archive, refused in the guest.
+    broken = tmp_path / "broken-1.0.0.tar.gz"
+    with tarfile.open(broken, "w:gz") as tar:
+        readme = tmp_path / "README"
+        readme.write_text("no start here\n")
+        tar.add(readme, arcname="README")
+    edit_stack_file(
+        guests_project / "stacks/Pulumi.local.yaml", {"release.artifact": f"file://{broken}"}
+    )
+    up = sl("up", "local")
+    assert up.exit_code != 0, up.output
+    assert "local-app-0: setup failed at step 'unpack the release'" in up.output, up.output
+    assert "Traceback" not in up.output, up.output
+    shown = sl("status", "local")
+    assert shown.exit_code == 1, shown.output
+    assert "local-app-0 failed at step 'unpack the release'" in shown.output, shown.output
+
+
+def test_an_engine_version_the_image_lacks_is_refused_before_anything(
+    sl: Run, guests_project: Path
+) -> None:
+    edit_stack_file(guests_project / "stacks/Pulumi.local.yaml", {"database.engineVersion": "16"})
+    up = sl("up", "local")
+    assert up.exit_code != 0, up.output
+    assert "stageline:database.engineVersion = '16'" in up.output, up.output
+    assert "provides PostgreSQL 15" in up.output, up.output
+    assert "set database.engineVersion to one of 15" in up.output, up.output
+    found = objects(LOCAL, "local-")
+    assert not (found.domains or found.networks or found.pools or found.volumes), found
+
+
+def test_the_guest_image_is_cached_by_its_recipe() -> None:
+    # A second build from this clone is the cached one: it answers at once, same image.
+    before = GUEST_IMAGE.resolve()
+    done = subprocess.run(
+        [str(Path(__file__).resolve().parents[2] / "scripts" / "make-guest-image"), "--print-path"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    assert Path(done.stdout.strip()).resolve() == before
+    manifest = json.loads((before.parent / "manifest.json").read_text())
+    assert manifest["postgresql"] == ["15"], manifest
+    assert shutil.which("mmdebstrap"), "scripts/services installs mmdebstrap"
