@@ -57,6 +57,8 @@ class MachineHealth:
 @dataclass(frozen=True)
 class StageHealth:
     machines: list[MachineHealth] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """What the operator should know about how the machines run (e.g. a slow fallback)."""
 
     @property
     def healthy(self) -> bool:

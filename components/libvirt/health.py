@@ -25,6 +25,7 @@ from components.health import (
     MachineHealth,
     StageHealth,
 )
+from components.libvirt.resources import kvm_probe
 from components.libvirt.resources.connection import METADATA_NS, connect, not_found
 from components.libvirt.settings import LibvirtSettings
 
@@ -129,5 +130,22 @@ def stage_health(stack: str, settings: LibvirtSettings) -> StageHealth:
         domains = sorted(conn.listAllDomains(), key=lambda d: d.name())
         # Each guest runs its probe in its own time: ask them all at once.
         with ThreadPoolExecutor(max_workers=8) as pool:
-            found = list(pool.map(ask, domains))
-    return StageHealth([m for m in found if m is not None])
+            machines = [m for m in pool.map(ask, domains) if m is not None]
+        notes = []
+        emulated = [
+            d for d in domains if d.name() in {m.name for m in machines if m.kind == "qemu"}
+        ]
+        if settings.domain_type == "auto" and emulated:
+            notes.append(_fallback_note(conn, emulated[0]))
+    return StageHealth(machines, notes)
+
+
+def _fallback_note(conn: libvirt.virConnect, dom: libvirt.virDomain) -> str:
+    """Why `domainType: auto` runs the VMs under emulation: the KVM probe's answer."""
+    kernel = ET.fromstring(dom.XMLDesc(0)).findtext("os/kernel")
+    why = "the host offers no KVM"
+    if kernel:
+        entry = kvm_probe.read_cache(kvm_probe.cache_path()).get(kvm_probe.cache_key(conn, kernel))
+        if isinstance(entry, dict) and entry.get("domainType") == "qemu":
+            why = str(entry.get("reason"))
+    return f"domainType auto runs the VMs under QEMU software emulation (much slower): {why}"

@@ -46,6 +46,7 @@ def render(stage: str, health: StageHealth) -> str:
     for row in rows:
         cells = [c.ljust(w) for c, w in zip(row, widths, strict=False)]
         lines.append("  " + "  ".join([*cells, row[4]]))
+    lines += [f"warning: {note}" for note in health.notes]
     for m in health.failed:
         lines.append(f"\n{m.name} failed at step {m.step!r}; the guest's log ends with:")
         lines += [f"    {line}" for line in m.detail.splitlines()]

@@ -52,6 +52,8 @@ def wait_for_machines(obj: CliContext, stage: str, timeout: float) -> None:
         raise click.ClickException(
             f"{stage}: {exc}. See `stageline status {stage}`; `--wait-timeout` waits longer."
         ) from exc
+    for note in health.notes:
+        click.echo(f"warning: {note}")
     kinds = sorted({m.kind for m in health.machines if m.kind})
     click.echo(
         f"{stage}: {len(health.machines)} machines healthy"

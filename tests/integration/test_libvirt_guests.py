@@ -119,6 +119,11 @@ def test_up_local_serves_the_release_with_its_database(sl: Run) -> None:
     app = next(m for m in report["machines"] if m["role"] == "app")
     assert app["app"]["appVersion"] == "1.0.0", app
     assert app["kind"] == "qemu", "auto must fall back to TCG on a host whose KVM cannot boot Linux"
+    # ...and says so, with the probe's finding.
+    (note,) = report["notes"]
+    assert note.startswith("domainType auto runs the VMs under QEMU software emulation"), note
+    assert "KVM cannot run the kernel" in note, note
+    assert f"warning: {note}" in up.output, up.output
 
 
 def test_promote_onprem_serves_the_new_release_and_streams(sl: Run, guests_project: Path) -> None:
