@@ -217,7 +217,7 @@ def test_kill_9_mid_up_then_recover_leaves_no_orphans(lv_project: Path, lv: Run)
     assert proc.poll() is None, "the up finished before it could be killed mid-flight"
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    ok(lv("recover", "local"))
+    ok(lv("recover", "local", "--no-wait"))
     assert_local_is_complete()
     only_same(lv("up", "local", "--no-wait"), "local")
     ok(lv("destroy", "local", "--yes"))
