@@ -46,6 +46,7 @@ def main() -> None:
         project.mkdir()
         shutil.copy(ROOT / "Pulumi.yaml", project)
         shutil.copytree(ROOT / "stacks", project / "stacks")
+        shutil.copytree(ROOT / "examples", project / "examples")
         # The local stage's baseImage is relative to the project.
         (project / ".stageline").symlink_to(ROOT / ".stageline")
         state = Path(scratch) / "state"

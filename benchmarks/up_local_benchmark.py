@@ -147,7 +147,8 @@ def main() -> None:
                 run([*profiled, "-m", "stageline.cli.main", "up", "local"], project, env)
                 print(f"profile of the stageline process: {prof}")
         finally:
-            run([*stageline, "destroy", "local", "--yes"], project, env)
+            # Best effort, so that a failed run's own error is the one shown.
+            subprocess.run([*stageline, "destroy", "local", "--yes"], cwd=project, env=env)
             run([*pulumi, "destroy", "--yes", "-s", "organization/empty/bench"], empty, env)
     lm, rm = statistics.median(loop), statistics.median(ref)
     slowest = max(g.setup_s for g in guests)
