@@ -8,6 +8,7 @@ Under TCG the same kernel boots to its panic in seconds, which shows the probe c
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -174,6 +175,30 @@ def test_a_qemu_answer_older_than_its_trust_is_probed_again(
     assert found.reason.startswith("KVM cannot run the kernel"), found
     entry = cache_entry(cache, conn, kernel)
     assert entry["reason"] == found.reason and float(entry["probedAt"]) >= before, entry
+
+
+def test_a_kernel_in_a_pool_is_known_by_its_path_and_size(
+    conn: libvirt.virConnect, kernel: str, tmp_path: Path
+) -> None:
+    host = conn.getHostname()
+    assert cache_key(conn, kernel) == f"{host}:{kernel}"  # in no pool: its path only
+    pool_dir = tmp_path / "pool"
+    pool_dir.mkdir()
+    uploaded = pool_dir / "vmlinuz"
+    shutil.copy(kernel, uploaded)
+    pool = conn.storagePoolCreateXML(
+        f"<pool type='dir'><name>{PROBE_PREFIX}pool-{tmp_path.name[-8:]}</name>"
+        f"<target><path>{pool_dir}</path></target></pool>"
+    )
+    try:
+        size = uploaded.stat().st_size
+        assert cache_key(conn, str(uploaded)) == f"{host}:{uploaded}#{size}"
+        # A new kernel at the same path is another key, without the pool being refreshed.
+        with uploaded.open("ab") as out:
+            out.write(b"\0" * 4096)
+        assert cache_key(conn, str(uploaded)) == f"{host}:{uploaded}#{size + 4096}"
+    finally:
+        pool.destroy()
 
 
 def test_configured_types_pass_through_and_a_disk_booted_image_keeps_kvm(

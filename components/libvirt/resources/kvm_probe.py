@@ -129,11 +129,8 @@ def cache_key(conn: libvirt.virConnect, kernel: str) -> str:
     no pool is keyed by its path only."""
     size: int | None = None
     with contextlib.suppress(libvirt.libvirtError):
-        vol = conn.storageVolLookupByPath(kernel)
-        with contextlib.suppress(libvirt.libvirtError):
-            # The pool may not know a re-uploaded file's new size until it is refreshed.
-            vol.storagePoolLookupByVolume().refresh(0)
-        size = int(vol.info()[1])
+        # info() re-reads the file, so a kernel re-uploaded to the same path shows its new size.
+        size = int(conn.storageVolLookupByPath(kernel).info()[1])
     identity = kernel if size is None else f"{kernel}#{size}"
     return f"{conn.getHostname()}:{identity}"
 
