@@ -15,7 +15,6 @@ import json
 import os
 import secrets
 import tempfile
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,9 +28,11 @@ from components.libvirt.resources.connection import not_found, sub, to_xml
 
 PROBE_PREFIX = "stageline-kvm-probe-"
 PROBE_MEMORY_MIB = 192
-PROBE_CMDLINE = "console=ttyS0 panic=-1"
-"""No root and no initrd: the kernel panics at "VFS: Unable to mount root fs"; panic=-1 reboots
-at once and `<on_reboot>destroy</on_reboot>` makes the transient guest vanish."""
+PROBE_CMDLINE = "console=ttyS0 panic=1"
+"""No root and no initrd: the kernel panics at "VFS: Unable to mount root fs", reboots, and
+`<on_reboot>destroy</on_reboot>` makes the transient guest vanish. panic=1, not panic=-1: the
+second before the reboot lets the console deliver the panic's lines, which a guest that ends at
+once loses (its last kilobyte or so never leaves QEMU's serial port)."""
 
 PROBE_TIMEOUT_S = 60.0
 """A working KVM (or even TCG) gets the kernel to its panic in a few seconds."""
@@ -128,11 +129,8 @@ def cache_key(conn: libvirt.virConnect, kernel: str) -> str:
     no pool is keyed by its path only."""
     size: int | None = None
     with contextlib.suppress(libvirt.libvirtError):
-        vol = conn.storageVolLookupByPath(kernel)
-        with contextlib.suppress(libvirt.libvirtError):
-            # The pool may not know a re-uploaded file's new size until it is refreshed.
-            vol.storagePoolLookupByVolume().refresh(0)
-        size = int(vol.info()[1])
+        # info() re-reads the file, so a kernel re-uploaded to the same path shows its new size.
+        size = int(conn.storageVolLookupByPath(kernel).info()[1])
     identity = kernel if size is None else f"{kernel}#{size}"
     return f"{conn.getHostname()}:{identity}"
 
@@ -199,31 +197,40 @@ def probe_xml(name: str, kernel: str, domain_type: str) -> str:
 
 
 class _Console:
-    """Reads a domain's console into a buffer on a thread (a blocking libvirt stream)."""
+    """A domain's console, read without blocking from the loop that watches the domain.
+
+    Non-blocking and on one thread: a blocking read would need a thread of its own, sharing
+    the connection with the watcher, and a probe must never hang."""
 
     def __init__(self, conn: libvirt.virConnect, dom: libvirt.virDomain) -> None:
-        self._stream = conn.newStream(0)
-        self._chunks: list[bytes] = []
-        self.first_output: float | None = None
+        self._stream = conn.newStream(libvirt.VIR_STREAM_NONBLOCK)
         dom.openConsole(None, self._stream, 0)
-        self._thread = threading.Thread(target=self._read, daemon=True)
-        self._thread.start()
+        self._chunks: list[bytes] = []
+        self.ended = False
 
-    def _read(self) -> None:
-        with contextlib.suppress(libvirt.libvirtError):
-            while data := self._stream.recv(4096):
-                if isinstance(data, int):  # -2: would block; not for a blocking stream
-                    continue
-                if self.first_output is None:
-                    self.first_output = time.monotonic()
-                self._chunks.append(data)
+    def drain(self) -> None:
+        """Reads what the guest printed so far; `ended` once the stream closed (guest gone)."""
+        while not self.ended:
+            try:
+                data = self._stream.recv(65536)
+            except libvirt.libvirtError:
+                self.ended = True
+                return
+            if isinstance(data, int):  # -2: nothing more for now
+                return
+            if not data:
+                self.ended = True
+                return
+            self._chunks.append(data)
+
+    @property
+    def printed(self) -> bool:
+        return bool(self._chunks)
 
     def text(self) -> str:
         return b"".join(self._chunks).decode("utf-8", "replace").replace("\r", "")
 
     def close(self) -> None:
-        # The stream ends by itself when the guest goes; a guest destroyed by us also ends it.
-        self._thread.join(timeout=5)
         with contextlib.suppress(libvirt.libvirtError):
             self._stream.abort()
 
@@ -253,20 +260,21 @@ def probe(
     the kernel reaches its panic (no root) and the guest, rebooting, vanishes."""
     name = f"{PROBE_PREFIX}{secrets.token_hex(4)}"
     start = time.monotonic()
-
-    def outcome(ok: bool, detail: str, console: str = "") -> ProbeOutcome:
-        return ProbeOutcome(ok, detail, round(time.monotonic() - start, 1), console)
-
     dom: libvirt.virDomain | None = None
     console: _Console | None = None
+
+    def outcome(ok: bool, detail: str) -> ProbeOutcome:
+        text = console.text() if console else ""
+        return ProbeOutcome(ok, detail, round(time.monotonic() - start, 1), text)
+
     try:
         try:
             # Started paused, so that the console is attached before the first byte.
-            dom = conn.createXML(
-                probe_xml(name, kernel, domain_type), libvirt.VIR_DOMAIN_START_PAUSED
-            )
+            xml = probe_xml(name, kernel, domain_type)
+            dom = conn.createXML(xml, libvirt.VIR_DOMAIN_START_PAUSED)
         except libvirt.libvirtError as exc:
             return outcome(False, f"the probe guest did not start: {exc}")
+        # Without a console the probe still works, on the vanishing alone and the full timeout.
         with contextlib.suppress(libvirt.libvirtError):
             console = _Console(conn, dom)
         try:
@@ -276,6 +284,8 @@ def probe(
         running_since = time.monotonic()
         while True:
             elapsed = time.monotonic() - running_since
+            if console is not None:
+                console.drain()
             try:
                 state, reason = dom.state()
             except libvirt.libvirtError as exc:
@@ -288,19 +298,17 @@ def probe(
                     False,
                     f"QEMU paused the guest (reason: {_paused_reason(reason)}) after "
                     f"{elapsed:.0f} s{_last_line(text)}",
-                    text,
                 )
-            if console is not None and console.first_output is None and elapsed > silence:
+            if console is not None and not console.printed and elapsed > silence:
                 return outcome(
-                    False, f"the guest printed nothing on its console in {silence:.0f} s", text
+                    False, f"the guest printed nothing on its console in {silence:.0f} s"
                 )
             if elapsed > timeout:
                 return outcome(
                     False,
                     f"the kernel did not reach its panic in {timeout:.0f} s{_last_line(text)}",
-                    text,
                 )
-            time.sleep(0.25)
+            time.sleep(0.2)
     finally:
         if dom is not None:
             try:
@@ -315,8 +323,9 @@ def probe(
 def _vanished(console: _Console | None, outcome: Any) -> ProbeOutcome:
     if console is None:
         return outcome(True, "the guest rebooted at the kernel's panic (console not read)")
-    console.close()  # the stream's end: everything the guest printed is read
-    text = console.text()
-    if "Kernel panic" in text:
-        return outcome(True, "the kernel booted to its panic at the missing root", text)
-    return outcome(False, f"the guest vanished before the kernel's panic{_last_line(text)}", text)
+    console.drain()  # the last lines, up to the stream's end
+    if "Kernel panic" in console.text():
+        return outcome(True, "the kernel booted to its panic at the missing root")
+    return outcome(
+        False, f"the guest vanished before the kernel's panic{_last_line(console.text())}"
+    )
