@@ -5,11 +5,20 @@ from __future__ import annotations
 import json
 import shlex
 import subprocess
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import libvirt
+from click.testing import CliRunner, Result
 from tenacity import retry, retry_if_exception, stop_after_delay, wait_exponential
+
+from stageline.cli.context import CliContext
+from stageline.cli.main import cli
+from stageline.workspace import Project
+from tests.conftest import edit_stack_file
 
 REPO = Path(__file__).resolve().parents[2]
 HOSTS = REPO / ".stageline" / "test-hosts"
@@ -172,3 +181,55 @@ def sql(uri: str, domain: str, query: str) -> str:
     return in_guest(
         uri, domain, f"runuser -u postgres -- psql -XAtq -d app -c {shlex.quote(query)}"
     ).strip()
+
+
+LOCAL_URI = "qemu:///system"
+POOLS = Path("/var/lib/stageline-test/pools")
+"""Where each test's stages put their pools (one folder per test)."""
+STAGE_PREFIXES = ("local-", "onprem-")
+
+
+@contextmanager
+def libvirt_stages(
+    project: Path, pools: str, image: Path, onprem: Mapping[str, Any] | None = None
+) -> Iterator[Path]:
+    """The project's `local` and `onprem` stages on this machine's libvirt (onprem through dc1's
+    SSH), booting `image`, with their pools in POOLS/`pools`; everything they made is removed
+    afterwards, whatever the test reached."""
+    for prefix in STAGE_PREFIXES:
+        found = objects(LOCAL_URI, prefix)
+        if found.domains or found.networks or found.pools:
+            raise AssertionError(
+                f"libvirt already holds {prefix}* objects ({found}); destroy that stage "
+                "before running these tests, which create and remove them"
+            )
+    pool_path = POOLS / pools
+    pool_path.mkdir(parents=True, exist_ok=True)
+    common = {"libvirt.baseImage": str(image), "libvirt.poolPath": str(pool_path)}
+    edit_stack_file(project / "stacks/Pulumi.local.yaml", common)
+    edit_stack_file(
+        project / "stacks/Pulumi.onprem.yaml",
+        {**common, "libvirt.uri": dc1_uri(), **(onprem or {})},
+    )
+    try:
+        yield project
+    finally:
+        ssh(up=True)
+        for prefix in STAGE_PREFIXES:
+            remove_all(LOCAL_URI, prefix)
+        subprocess.run(["rm", "-rf", str(pool_path), "/var/log/stageline/local"], check=False)
+        subprocess.run(["rm", "-rf", "/var/log/stageline/onprem"], check=False)
+
+
+def cli_on(project: Path) -> Callable[..., Result]:
+    """The CLI on the real program (the libvirt environment, not the test builder)."""
+
+    def invoke(*args: str) -> Result:
+        return CliRunner().invoke(cli, list(args), obj=CliContext(Project(project)))
+
+    return invoke
+
+
+def ok(result: Result) -> Result:
+    assert result.exit_code == 0, result.output
+    return result

@@ -19,62 +19,41 @@ from pathlib import Path
 
 import libvirt
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
 from components.compute import APP_ENV_DATABASE_PASSWORD
 from components.contract import CONTRACT_KEYS
 from stageline.backend import resolve_backend
-from stageline.cli.context import CliContext
-from stageline.cli.main import cli
 from stageline.engine import InstallReport, engine_env
-from stageline.workspace import Project
 from tests.conftest import edit_stack_file
-from tests.integration.libvirt_checks import base_image, dc1_uri, objects, remove_all, ssh
+from tests.integration.libvirt_checks import (
+    LOCAL_URI,
+    POOLS,
+    base_image,
+    cli_on,
+    dc1_uri,
+    libvirt_stages,
+    objects,
+    ok,
+    ssh,
+)
 
 pytestmark = pytest.mark.integration
 
-LOCAL = "qemu:///system"
-POOLS = Path("/var/lib/stageline-test/pools")
-PREFIXES = ("local-", "onprem-")
+LOCAL = LOCAL_URI
 
 Run = Callable[..., Result]
 
 
 @pytest.fixture
 def lv_project(project_dir: Path, tmp_path: Path) -> Iterator[Path]:
-    for prefix in PREFIXES:
-        found = objects(LOCAL, prefix)
-        if found.domains or found.networks or found.pools:
-            pytest.fail(
-                f"libvirt already holds {prefix}* objects ({found}); destroy that stage "
-                "before running these tests, which create and remove them"
-            )
-    pool_path = POOLS / tmp_path.name
-    pool_path.mkdir(parents=True, exist_ok=True)
-    common = {"libvirt.baseImage": str(base_image()), "libvirt.poolPath": str(pool_path)}
-    edit_stack_file(project_dir / "stacks/Pulumi.local.yaml", common)
-    edit_stack_file(project_dir / "stacks/Pulumi.onprem.yaml", {**common, "libvirt.uri": dc1_uri()})
-    yield project_dir
-    ssh(up=True)
-    for prefix in PREFIXES:
-        remove_all(LOCAL, prefix)
-    subprocess.run(["rm", "-rf", str(pool_path), "/var/log/stageline/local"], check=False)
-    subprocess.run(["rm", "-rf", "/var/log/stageline/onprem"], check=False)
+    with libvirt_stages(project_dir, tmp_path.name, base_image()) as project:
+        yield project
 
 
 @pytest.fixture
 def lv(lv_project: Path) -> Run:
-    """The CLI on the real program (the libvirt environment, not the test builder)."""
-
-    def invoke(*args: str) -> Result:
-        return CliRunner().invoke(cli, list(args), obj=CliContext(Project(lv_project)))
-
-    return invoke
-
-
-def ok(result: Result) -> Result:
-    assert result.exit_code == 0, result.output
-    return result
+    return cli_on(lv_project)
 
 
 def only_same(result: Result, stage: str) -> None:

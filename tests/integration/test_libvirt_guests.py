@@ -17,29 +17,26 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
-from stageline.cli.context import CliContext
-from stageline.cli.main import cli
-from stageline.workspace import Project
 from tests.conftest import edit_stack_file
 from tests.integration.libvirt_checks import (
     GUEST_IMAGE,
+    LOCAL_URI,
+    cli_on,
     dc1_uri,
     guest_ip,
     healthz_in_namespace,
     in_guest,
+    libvirt_stages,
     objects,
-    remove_all,
+    ok,
     sql,
-    ssh,
 )
 
 pytestmark = pytest.mark.integration
 
-LOCAL = "qemu:///system"
-POOLS = Path("/var/lib/stageline-test/pools")
-PREFIXES = ("local-", "onprem-")
+LOCAL = LOCAL_URI
 PORT = 8080
 
 Run = Callable[..., Result]
@@ -48,44 +45,15 @@ Run = Callable[..., Result]
 @pytest.fixture
 def guests_project(project_dir: Path, tmp_path: Path) -> Iterator[Path]:
     assert GUEST_IMAGE.is_file(), f"{GUEST_IMAGE} missing: run scripts/services"
-    for prefix in PREFIXES:
-        found = objects(LOCAL, prefix)
-        if found.domains or found.networks or found.pools:
-            pytest.fail(f"libvirt already holds {prefix}* objects ({found}); destroy them first")
-    pool_path = POOLS / tmp_path.name
-    pool_path.mkdir(parents=True, exist_ok=True)
-    common = {"libvirt.baseImage": str(GUEST_IMAGE), "libvirt.poolPath": str(pool_path)}
-    edit_stack_file(project_dir / "stacks/Pulumi.local.yaml", common)
-    edit_stack_file(
-        project_dir / "stacks/Pulumi.onprem.yaml",
-        # Two cores run every guest under TCG: one app VM, and the HA pair, keep it in minutes.
-        {
-            **common,
-            "libvirt.uri": dc1_uri(),
-            "compute.minCount": 1,
-            "compute.size": "xsmall",
-            "database.size": "xsmall",
-        },
-    )
-    yield project_dir
-    ssh(up=True)
-    for prefix in PREFIXES:
-        remove_all(LOCAL, prefix)
-    subprocess.run(["rm", "-rf", str(pool_path), "/var/log/stageline/local"], check=False)
-    subprocess.run(["rm", "-rf", "/var/log/stageline/onprem"], check=False)
+    # Two cores run every guest under TCG: one app VM, and the HA pair, keep it in minutes.
+    smaller = {"compute.minCount": 1, "compute.size": "xsmall", "database.size": "xsmall"}
+    with libvirt_stages(project_dir, tmp_path.name, GUEST_IMAGE, smaller) as project:
+        yield project
 
 
 @pytest.fixture
 def sl(guests_project: Path) -> Run:
-    def invoke(*args: str) -> Result:
-        return CliRunner().invoke(cli, list(args), obj=CliContext(Project(guests_project)))
-
-    return invoke
-
-
-def ok(result: Result) -> Result:
-    assert result.exit_code == 0, result.output
-    return result
+    return cli_on(guests_project)
 
 
 def status(sl: Run, stage: str) -> dict[str, object]:
