@@ -118,6 +118,9 @@ def test_domain_xml_boots_the_kernel_of_the_image_directly() -> None:
     assert root.findtext("os/initrd") == "/p/s-initrd.img"
     assert root.findtext("os/cmdline") == "root=/dev/vda rw console=ttyS0"
     assert root.find("os/boot") is None
+    # Emulation gets a bounded translation cache; KVM has none to bound.
+    assert root.find("features/tcg/tb-cache").text == "128"  # type: ignore[union-attr]
+    assert ET.fromstring(domain_xml(props, "kvm")).find("features/tcg") is None
     owner = root.find("metadata/{https://stageline.dev/xmlns/libvirt/1}owner")
     assert owner is not None and owner.attrib == {"stack": "s", "role": "app"}
 
