@@ -32,13 +32,14 @@ def engine_bin(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    """A copy of the project as a user has it: sources, stack files, .venv, base image."""
+    """A copy of the project as a user has it: sources, stack files, the example app, .venv,
+    base image."""
     root = tmp_path / "project"
     root.mkdir()
     for name in ("Pulumi.yaml", "__main__.py"):
         shutil.copy(REPO / name, root)
     ignore = shutil.ignore_patterns("__pycache__", "Pulumi.ci-*.yaml")
-    for name in ("stacks", "components", "stageline"):
+    for name in ("stacks", "components", "stageline", "examples"):
         shutil.copytree(REPO / name, root / name, ignore=ignore)
     for stack_file in (root / "stacks").glob("Pulumi.*.yaml"):
         lines = stack_file.read_text().splitlines(keepends=True)

@@ -129,7 +129,7 @@ class FakeContext(CliContext):
 
 def _recover(tmp_path: Path, raised: BaseException, monkeypatch: pytest.MonkeyPatch) -> Any:
     converged: list[str] = []
-    monkeypatch.setattr(recover_module, "run_up", lambda obj, stage: converged.append(stage))
+    monkeypatch.setattr(recover_module, "run_up", lambda obj, stage, *_: converged.append(stage))
     stack = FakeStack(raised)
     result = CliRunner().invoke(cli, ["recover", "dev"], obj=FakeContext(tmp_path, stack))
     return result, stack, converged
