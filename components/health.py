@@ -9,8 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+# A machine's setup: "running" (with its step), done or failed. A target's probe inside the
+# guest (components/libvirt/guest_probe.py) writes these words without importing them.
 SETUP_DONE = "done"
-SETUP_RUNNING = "running"
 SETUP_FAILED = "failed"
 SETUP_BOOTING = "booting"
 """The machine runs but cannot be asked yet (its agent is not up)."""

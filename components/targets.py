@@ -64,9 +64,9 @@ resource (its own section's limits are checked by its settings parser)."""
 Preflight = Callable[[str, "EnvironmentSpec", Any], "list[ConfigIssue]"]
 """(stack, spec, settings) -> live checks against the target (reachability, host state)."""
 PathResolver = Callable[[Mapping[str, Any], Path], Mapping[str, Any]]
+"""(raw section, project root) -> the section with its relative file paths made absolute."""
 ArtifactCheck = Callable[[str, Path], "list[ConfigIssue]"]
 """(release artifact, project root) -> issues: whether the target can run that artifact."""
-"""(raw section, project root) -> the section with its relative file paths made absolute."""
 MockState = Callable[[str, str, Mapping[str, Any]], Mapping[str, Any]]
 """(resource type, name, inputs) -> what the provider would compute on create."""
 Computed = Callable[[str], Mapping[str, Any]]

@@ -43,8 +43,9 @@ def instance_id(hostname: str, user_data_text: str) -> str:
     return f"{hostname}-{hashlib.sha256(user_data_text.encode()).hexdigest()[:12]}"
 
 
-def seed_iso(instance: str, hostname: str, user_data_text: str) -> bytes:
+def seed_iso(hostname: str, user_data_text: str) -> bytes:
     """An ISO 9660 image labelled `cidata` holding meta-data and user-data."""
+    instance = instance_id(hostname, user_data_text)
     meta = f"instance-id: {instance}\nlocal-hostname: {hostname}\n".encode()
     user = user_data_text.encode()
     iso = pycdlib.PyCdlib()

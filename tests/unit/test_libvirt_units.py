@@ -15,7 +15,7 @@ from pulumi.runtime import rpc
 
 from components.errors import ConfigError
 from components.libvirt import site
-from components.libvirt.cloudinit import seed_iso, user_data
+from components.libvirt.cloudinit import instance_id, seed_iso, user_data
 from components.libvirt.database import backup_cron
 from components.libvirt.resources.domain import domain_xml
 from components.libvirt.resources.network import network_xml
@@ -128,13 +128,20 @@ def test_domain_xml_boots_the_kernel_of_the_image_directly() -> None:
 def test_seed_iso_is_a_cidata_volume_with_both_files() -> None:
     text = user_data("h", "ssh-ed25519 AAAA k", [], ["echo hi"])
     iso = pycdlib.PyCdlib()
-    iso.open_fp(io.BytesIO(seed_iso("h", "h", text)))
+    iso.open_fp(io.BytesIO(seed_iso("h", text)))
     try:
         assert iso.pvd.volume_identifier.decode().strip() == "cidata"
         out = io.BytesIO()
         iso.get_file_from_iso_fp(out, rr_path="/user-data")
         assert out.getvalue().decode() == text
         assert text.startswith("#cloud-config\n")
+        meta = io.BytesIO()
+        iso.get_file_from_iso_fp(meta, rr_path="/meta-data")
+        # A new seed is a new instance to cloud-init, so it runs again on a reused disk.
+        assert meta.getvalue().decode() == (
+            f"instance-id: {instance_id('h', text)}\nlocal-hostname: h\n"
+        )
+        assert instance_id("h", text) != instance_id("h", text + "\n")
     finally:
         iso.close()
 

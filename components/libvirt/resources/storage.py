@@ -10,7 +10,7 @@ import libvirt
 import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, ResourceProvider
 
-from components.libvirt.cloudinit import instance_id, seed_iso
+from components.libvirt.cloudinit import seed_iso
 from components.libvirt.resources.connection import connect, find, sub, to_xml
 
 CHUNK = 1 << 20
@@ -133,15 +133,7 @@ class VolumeProvider(ResourceProvider):
             if leftover is not None:
                 leftover.delete(0)
             seed = props.get("cloudInit")
-            data = (
-                seed_iso(
-                    instance_id(seed["hostname"], seed["userData"]),
-                    seed["hostname"],
-                    seed["userData"],
-                )
-                if seed
-                else None
-            )
+            data = seed_iso(seed["hostname"], seed["userData"]) if seed else None
             source = props.get("source")
             backing = props.get("backing")
             if data is not None:
