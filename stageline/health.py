@@ -12,7 +12,8 @@ from collections.abc import Callable
 from typing import Any
 
 from components.health import SETUP_FAILED, MachineHealth, StageHealth
-from components.targets import target_of
+from components.targets import is_target, target_of
+from stageline.model import stage_keys
 from stageline.workspace import Project
 
 POLL_SECONDS = 5.0
@@ -39,9 +40,14 @@ class NotHealthy(Exception):
 
 
 def health_reader(project: Project, stage: str) -> Callable[[], StageHealth] | None:
-    """How to ask the stage's target about its machines; None if the target cannot."""
+    """How to ask the stage's target about its machines; None if the target cannot. A stack
+    file whose target or target section is invalid raises ValueError saying what is wrong."""
     stack = project.stack_file(stage)
-    target_name = str(stack.values.get("target", ""))
+    target_name = stage_keys(stack.values).target
+    if target_name is None or not is_target(target_name):
+        raise ValueError(
+            f"stage {stage!r} names no known target; run `stageline plan {stage}` to see why"
+        )
     target = target_of(target_name)
     if not target.health:
         return None

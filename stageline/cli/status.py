@@ -59,7 +59,10 @@ def render(stage: str, health: StageHealth) -> str:
 @click.pass_obj
 def status(obj: CliContext, stage: str, fmt: str) -> None:
     """Show STAGE's machines: running or not, setup done or failed, and health."""
-    read = health_reader(obj.project, stage)
+    try:
+        read = health_reader(obj.project, stage)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
     if read is None:
         raise click.ClickException(
             f"stage {stage!r}'s target cannot look inside its machines; "
