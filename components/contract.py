@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any, TypedDict
 if TYPE_CHECKING:
     from pulumi import Input
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
+"""1.1 added network.site, compute, ingress and replication: what a DR replica reads."""
 
 # Stack output keys; a downstream stage calls require_output on these.
 KEY_SCHEMA_VERSION = "schemaVersion"
@@ -32,6 +33,9 @@ KEY_NETWORK = "network"
 KEY_DATABASE = "database"
 KEY_STORAGE = "storage"
 KEY_OBSERVABILITY = "observability"
+KEY_COMPUTE = "compute"
+KEY_INGRESS = "ingress"
+KEY_REPLICATION = "replication"
 
 
 class ReleaseOutput(TypedDict):
@@ -43,6 +47,9 @@ class ReleaseOutput(TypedDict):
 class NetworkOutput(TypedDict):
     id: Input[str]
     cidr: str
+    site: str
+    """Where the stage runs and is managed from: the cloud region, or the libvirt site's URI (a
+    DR replica on a site adds its failover record to the primary site's network)."""
     privateSubnetIds: Input[list[str]]
     publicSubnetIds: Input[list[str]]
 
@@ -62,6 +69,28 @@ class StorageOutput(TypedDict):
     region: str
 
 
+class ComputeOutput(TypedDict):
+    group: Input[str]
+    minCount: int
+    """What a DR replica scales to when it takes over."""
+
+
+class IngressOutput(TypedDict):
+    endpoint: Input[str]
+    """The app's URL through the load balancer or proxy: `http://<address>[:port]/`."""
+    address: Input[str]
+    """Host name or IP address that a DNS record points at."""
+    healthPath: str
+    """Path the load balancer checks, answered by the app: `/healthz`."""
+
+
+class ReplicationOutput(TypedDict):
+    """Exported as a secret: the credentials a replica streams or copies with."""
+
+    user: str
+    password: Input[str]
+
+
 class ObservabilityOutput(TypedDict):
     logGroup: Input[str]
     alarmCount: int
@@ -79,6 +108,9 @@ class ContractOutputs(TypedDict):
     database: DatabaseOutput
     storage: StorageOutput
     observability: ObservabilityOutput
+    compute: ComputeOutput
+    ingress: IngressOutput
+    replication: Input[ReplicationOutput]
 
 
 CONTRACT_KEYS: tuple[str, ...] = tuple(ContractOutputs.__annotations__)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import pulumi
 
+from components.dr import ReplicaPlan
 from components.spec import DatabaseSpec
 
 POSTGRES_PORT = 5432
@@ -34,6 +35,13 @@ class DatabaseArgs:
     """Database created on the instance. Default `app`."""
     tags: Mapping[str, str] | None = None
     """Tags for every taggable child. Default none."""
+    replica: ReplicaPlan | None = None
+    """On a DR stage: the primary to replicate and the recorded role. While `standby` the
+    database is a replica of `replica.source.database_id`; once `active` it renders as a
+    standalone instance (already promoted by `stageline dr failover`). Default none."""
+    replica_cidrs: tuple[str, ...] = ()
+    """Ranges of other stages allowed to replicate from this database (its DR replicas, and a
+    DR replica's primary for a failback). Default none."""
 
 
 class Database(pulumi.ComponentResource, ABC):

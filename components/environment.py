@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -11,18 +12,24 @@ import pulumi
 from components.compute import AppConnection, Compute, ComputeArgs
 from components.contract import (
     SCHEMA_VERSION,
+    ComputeOutput,
     ContractOutputs,
     DatabaseOutput,
+    IngressOutput,
     NetworkOutput,
     ObservabilityOutput,
     ReleaseManifest,
+    ReplicationOutput,
     StorageOutput,
 )
 from components.database import Database, DatabaseArgs
+from components.dr import ReplicaPlan
+from components.ingress import HEALTH_PATH, Ingress, IngressArgs
 from components.kit import KitSite
 from components.network import Network, NetworkArgs
 from components.observability import Observability, ObservabilityArgs
 from components.regions import zones_of
+from components.routing import RoutedSide, Routing, RoutingArgs
 from components.spec import EnvironmentSpec
 from components.storage import Storage, StorageArgs
 from components.targets import load_kit, target_of
@@ -48,16 +55,24 @@ class EnvironmentArgs:
     project_root: str = "."
     """Folder a `file://` release artifact's relative path is read from. Default the working
     folder."""
+    replica: ReplicaPlan | None = None
+    """A DR stage's primary, mode and role (components/dr.py). Default none: not a replica."""
+    replica_cidrs: tuple[str, ...] = ()
+    """Ranges of other stages allowed to replicate this stage's database. Default none."""
 
 
 class EnvironmentTemplate(pulumi.ComponentResource):
-    """One application environment: network, compute, database, storage and observability."""
+    """One application environment: network, compute, database, storage, observability and
+    ingress; on a DR stage also failover routing."""
 
     network: Network
     compute: Compute
     database: Database
     storage: Storage
     observability: Observability
+    ingress: Ingress
+    routing: Routing | None
+    site: str
 
     def __init__(
         self, name: str, args: EnvironmentArgs, opts: pulumi.ResourceOptions | None = None
@@ -77,6 +92,8 @@ class EnvironmentTemplate(pulumi.ComponentResource):
             )
         )
         child = pulumi.ResourceOptions(parent=self, providers=list(kit.providers))
+        self.site = kit.site or args.region
+        replica = args.replica
 
         self.network = kit.network(
             f"{name}-network",
@@ -98,18 +115,28 @@ class EnvironmentTemplate(pulumi.ComponentResource):
                 protect=spec.protect_data,
                 password=args.db_password,
                 tags=tags,
+                replica=replica,
+                replica_cidrs=args.replica_cidrs,
             ),
             child,
         )
         self.storage = kit.storage(
             f"{name}-storage",
-            StorageArgs(spec=spec.storage, protect=spec.protect_data, tags=tags),
+            StorageArgs(spec=spec.storage, protect=spec.protect_data, tags=tags, replica=replica),
             child,
         )
+        self.compute_min_count = spec.compute.min_count
+        compute_spec = spec.compute
+        if replica is not None:
+            # A pilot light runs no app until failover; the group itself exists.
+            count = replica.compute_count(spec.compute.min_count)
+            compute_spec = dataclasses.replace(
+                spec.compute, min_count=count, max_count=max(spec.compute.max_count, count)
+            )
         self.compute = kit.compute(
             f"{name}-compute",
             ComputeArgs(
-                spec=spec.compute,
+                spec=compute_spec,
                 network_id=self.network.network_id,
                 subnet_ids=self.network.private_subnet_ids,
                 ingress_cidr=spec.network.cidr,
@@ -141,6 +168,40 @@ class EnvironmentTemplate(pulumi.ComponentResource):
             ),
             child,
         )
+        self.ingress = kit.ingress(
+            f"{name}-ingress",
+            IngressArgs(
+                spec=spec.compute,
+                network_id=self.network.network_id,
+                public_subnet_ids=self.network.public_subnet_ids,
+                compute=self.compute,
+                client_cidrs=(spec.network.cidr, *args.replica_cidrs),
+                tags=tags,
+            ),
+            child,
+        )
+        self.routing = None
+        if replica is not None and replica.dns_zone:
+            here = RoutedSide(
+                name,
+                self.ingress.address,
+                args.region,
+                self.site,
+                self.network.network_id,
+            )
+            primary = RoutedSide(
+                replica.source.stage,
+                replica.source.ingress_address,
+                replica.source.region,
+                replica.source.site,
+                replica.source.network_id,
+            )
+            preferred, fallback = (here, primary) if replica.active else (primary, here)
+            self.routing = kit.routing(
+                f"{name}-routing",
+                RoutingArgs(replica.dns_zone, preferred, fallback, HEALTH_PATH, tags),
+                child,
+            )
         self.register_outputs(
             {
                 "network": self.network,
@@ -148,6 +209,7 @@ class EnvironmentTemplate(pulumi.ComponentResource):
                 "database": self.database,
                 "storage": self.storage,
                 "observability": self.observability,
+                "ingress": self.ingress,
             }
         )
 
@@ -158,6 +220,7 @@ class EnvironmentTemplate(pulumi.ComponentResource):
         network: NetworkOutput = {
             "id": self.network.network_id,
             "cidr": self.network.cidr,
+            "site": self.site,
             "privateSubnetIds": self.network.private_subnet_ids,
             "publicSubnetIds": self.network.public_subnet_ids,
         }
@@ -177,6 +240,20 @@ class EnvironmentTemplate(pulumi.ComponentResource):
             "logGroup": self.observability.log_group_name,
             "alarmCount": self.observability.alarm_count,
         }
+        compute: ComputeOutput = {
+            "group": self.compute.group_name,
+            "minCount": self.compute_min_count,
+        }
+        ingress: IngressOutput = {
+            "endpoint": self.ingress.endpoint,
+            "address": self.ingress.address,
+            "healthPath": HEALTH_PATH,
+        }
+        replication = pulumi.Output.secret(
+            self.database.password.apply(
+                lambda pw: ReplicationOutput(user=self.database.admin_user, password=pw)
+            )
+        )
         return {
             "schemaVersion": SCHEMA_VERSION,
             "stage": stage,
@@ -187,4 +264,7 @@ class EnvironmentTemplate(pulumi.ComponentResource):
             "database": database,
             "storage": storage,
             "observability": observability,
+            "compute": compute,
+            "ingress": ingress,
+            "replication": replication,
         }

@@ -15,8 +15,10 @@ import pulumi
 
 from components.compute import Compute, ComputeArgs
 from components.database import Database, DatabaseArgs
+from components.ingress import Ingress, IngressArgs
 from components.network import Network, NetworkArgs
 from components.observability import Observability, ObservabilityArgs
+from components.routing import Routing, RoutingArgs
 from components.storage import Storage, StorageArgs
 
 A_contra = TypeVar("A_contra", contravariant=True)
@@ -54,8 +56,14 @@ class TargetKit:
     database: Factory[DatabaseArgs, Database]
     storage: Factory[StorageArgs, Storage]
     observability: Factory[ObservabilityArgs, Observability]
+    ingress: Factory[IngressArgs, Ingress]
+    routing: Factory[RoutingArgs, Routing]
+    """Failover routing, built by a DR stage that names a DNS zone."""
     providers: Sequence[pulumi.ProviderResource] = ()
     """Explicit providers pinning the region in code instead of ambient config or env."""
+    site: str = ""
+    """Where the stage is managed from, for the contract's network.site: the libvirt URI.
+    Default: the region."""
 
 
 KitBuilder = Callable[[KitSite], TargetKit]

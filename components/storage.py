@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import pulumi
 
+from components.dr import ReplicaPlan
 from components.spec import StorageSpec
 
 
@@ -19,6 +20,9 @@ class StorageArgs:
     """Pulumi `protect` + `retain_on_delete` on the bucket. Default off."""
     tags: Mapping[str, str] | None = None
     """Tags for every taggable child. Default none."""
+    replica: ReplicaPlan | None = None
+    """On a DR stage: objects are replicated from `replica.source.storage_id` into this
+    stage's store. Default none."""
 
 
 class Storage(pulumi.ComponentResource, ABC):

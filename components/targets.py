@@ -119,6 +119,9 @@ class Target:
     health: str = ""
     """The module whose `stage_health(stack, settings)` reports what runs inside the stage's
     machines (components/health.py); empty: the target cannot look inside them."""
+    ops: str = ""
+    """The module whose `OPERATIONS` (components/dr_ops.py) runs disaster recovery: replica lag,
+    promotion, scaling, failover routing. Empty: the target has none."""
 
     def parse_settings(self, raw: Any) -> tuple[Any | None, list[ConfigIssue]]:
         if self.settings is not None:

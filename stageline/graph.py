@@ -15,7 +15,7 @@ from typing import Any
 
 from components.errors import ConfigIssue, raise_if_any
 from components.model import read_leniently
-from components.spec import NetworkSpec
+from components.spec import DatabaseSpec, NetworkSpec
 from stageline.config import StageConfig
 from stageline.model import DEFAULT_TIER, stage_keys
 from stageline.stack_files import StackFile, list_stack_files
@@ -32,6 +32,8 @@ class StageNode:
     promotes_from: str | None = None
     routable_with: tuple[str, ...] = ()
     is_dr: bool = False
+    backup_days: int | None = None
+    """database.backupRetentionDays as written (None: the default); a DR primary needs backups."""
 
 
 def node_from_file(stack: StackFile) -> StageNode:
@@ -39,6 +41,7 @@ def node_from_file(stack: StackFile) -> StageNode:
     stage's own validation reports it, and it must not hide the rest of the graph."""
     keys = stage_keys(stack.values)
     network = read_leniently(NetworkSpec, stack.values.get("network"))
+    database = read_leniently(DatabaseSpec, stack.values.get("database"))
     return StageNode(
         name=stack.name,
         target=keys.target or "",
@@ -48,6 +51,7 @@ def node_from_file(stack: StackFile) -> StageNode:
         promotes_from=keys.promotes_from,
         routable_with=keys.routable_with,
         is_dr=keys.disaster_recovery is not None,
+        backup_days=database.backup_retention_days if database else None,
     )
 
 
@@ -61,6 +65,7 @@ def node_from_config(config: StageConfig) -> StageNode:
         promotes_from=config.promotes_from,
         routable_with=config.routable_with,
         is_dr=config.disaster_recovery is not None,
+        backup_days=config.spec.database.backup_retention_days,
     )
 
 
@@ -124,6 +129,48 @@ def _routable_pairs(nodes: Mapping[str, StageNode]) -> Iterable[tuple[StageNode,
                 yield node, nodes[other], "a stage it routes to"
 
 
+def _dr_primary_issues(node: StageNode, upstream: StageNode | None) -> list[ConfigIssue]:
+    """A replica is built from its primary's services: the same target, and backups on (a
+    cloud replica is seeded from them; a drill or failback needs them)."""
+    if not node.is_dr or upstream is None:
+        return []
+    issues = []
+    if upstream.target and node.target and upstream.target != node.target:
+        issues.append(
+            ConfigIssue(
+                "target",
+                node.target,
+                f"a DR replica runs on its primary's target; "
+                f"{upstream.name} is on {upstream.target}",
+                f"set target: {upstream.target} and a second {upstream.target} region or site",
+                stack=node.name,
+            )
+        )
+    if upstream.backup_days is not None and upstream.backup_days <= 0:
+        issues.append(
+            ConfigIssue(
+                "database.backupRetentionDays",
+                upstream.backup_days,
+                f"primary {upstream.name} of DR stage {node.name} keeps no backups, so its "
+                "database cannot be replicated",
+                "set database.backupRetentionDays to 1 or more in "
+                f"stacks/Pulumi.{upstream.name}.yaml",
+                stack=upstream.name,
+            )
+        )
+    return issues
+
+
+def replica_cidrs(nodes: Mapping[str, StageNode], name: str) -> tuple[str, ...]:
+    """Ranges that may replicate `name`'s database: its DR replicas, and a DR stage's primary
+    (which streams back from it in a failback)."""
+    node = nodes[name]
+    found = [n.cidr for n in nodes.values() if n.is_dr and n.promotes_from == name]
+    if node.is_dr and node.promotes_from in nodes:
+        found.append(nodes[node.promotes_from].cidr)
+    return tuple(sorted(c for c in found if c))
+
+
 def validate_graph(nodes: Mapping[str, StageNode]) -> list[ConfigIssue]:
     issues: list[ConfigIssue] = []
     names = ", ".join(sorted(nodes))
@@ -178,6 +225,7 @@ def validate_graph(nodes: Mapping[str, StageNode]) -> list[ConfigIssue]:
                     stack=node.name,
                 )
             )
+        issues += _dr_primary_issues(node, upstream)
     seen_pairs: set[frozenset[str]] = set()
     for a, b, relation in _routable_pairs(nodes):
         pair = frozenset((a.name, b.name))

@@ -10,11 +10,12 @@ Cross-field and cross-stage rules stay in pure functions (`stageline.config`,
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import fields
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BeforeValidator, Field, StrictStr
+from pydantic import AfterValidator, BeforeValidator, Field, StrictInt, StrictStr
 from pydantic.dataclasses import dataclass
 
 from components.model import (
@@ -33,11 +34,30 @@ from components.regions import TARGETS
 from components.spec import EnvironmentSpec
 
 DrMode = Literal["pilot-light", "warm-standby"]
+DrRole = Literal["standby", "active"]
 DEFAULT_TIER = "development"
 """The tier of a stage that names none."""
 PRODUCTION_TIER = "production"
 RELEASE_FIX = "set release: {appVersion: 1.2.3, artifact: registry/app:1.2.3}"
 UNKNOWN_DR_MODE = ("unknown DR mode", f"use one of {', '.join(get_args(DrMode))}")
+UNKNOWN_DR_ROLE = (
+    "unknown DR role",
+    "use standby, or let `stageline dr failover` record active",
+)
+DNS_NAME = r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
+
+
+PositiveWhole = Annotated[StrictInt, Field(gt=0)]
+SECONDS = ("not a positive number of seconds", "use a whole number above 0, e.g. 300")
+SECONDS_TEXTS = {"greater_than": SECONDS, "int_type": SECONDS}
+
+
+def _dns_zone(zone: str | None) -> str | None:
+    if zone is not None and not re.match(DNS_NAME, zone):
+        raise issue_error(
+            "not a DNS zone", "write a zone such as example.internal, without a trailing dot"
+        )
+    return zone
 
 
 @dataclass(frozen=True, config=MODEL_CONFIG)
@@ -52,8 +72,32 @@ class ReleasePin:
 
 @dataclass(frozen=True, config=MODEL_CONFIG)
 class DisasterRecovery:
+    """A DR replica of the stage it promotes from (its primary)."""
+
     mode: Annotated[DrMode, Says({"missing": UNKNOWN_DR_MODE, "literal_error": UNKNOWN_DR_MODE})]
     """`pilot-light` keeps compute at zero until failover; `warm-standby` runs the minimum."""
+    role: Annotated[DrRole, Says({"literal_error": UNKNOWN_DR_ROLE})] = "standby"
+    """`standby` replicates from the primary. `stageline dr failover` records `active` once it
+    has promoted the replica, so the template renders a standalone database and the next `up`
+    keeps the failover. Default `standby`."""
+    rpo_seconds: Annotated[PositiveWhole, Says(SECONDS_TEXTS)] = 300
+    """Most data loss accepted, in seconds of replication lag: failover refuses past it
+    (without --force), drills are judged by it. Default 300."""
+    rto_seconds: Annotated[PositiveWhole, Says(SECONDS_TEXTS)] = 900
+    """Longest accepted time from the start of a failover until the app is healthy; drills
+    are judged by it. Default 900."""
+    dns_zone: Annotated[
+        OptionalText,
+        Says(
+            whole=(
+                "not a DNS zone",
+                "write a zone such as example.internal, without a trailing dot",
+            )
+        ),
+        AfterValidator(_dns_zone),
+    ] = None
+    """Zone of the failover record `app.<zone>`. Default none: no failover routing; clients
+    are pointed at the active side's ingress by hand."""
 
 
 def _release_shape(raw: Any) -> Any:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import pulumi
 import pulumi.runtime.config
 
 from components.contract import ReleaseManifest
+from components.dr import ReplicaPlan
 from components.environment import EnvironmentArgs, EnvironmentTemplate
 from components.errors import raise_if_any
 from components.targets import check_artifact_for_target, preflight_for_target, target_of
@@ -21,8 +23,13 @@ from stageline.config import (
     decode_engine_values,
     parse_stage_config,
 )
-from stageline.graph import load_stage_graph
-from stageline.promotion import read_upstream, resolve_release, upstream_stack_name
+from stageline.graph import load_stage_graph, replica_cidrs
+from stageline.promotion import (
+    read_replica_plan,
+    read_upstream,
+    resolve_release,
+    upstream_stack_name,
+)
 from stageline.revision import template_revision
 from stageline.stack_files import SECRET_PLACEHOLDER, stacks_dir
 
@@ -74,8 +81,22 @@ def stage_tags(config: StageConfig) -> dict[str, str]:
     return {"stageline-stage": config.stage, "stageline-stack": config.stack, "managed-by": PROJECT}
 
 
+@dataclass(frozen=True)
+class StageLinks:
+    """How the stage relates to others, beyond its release: what the graph and the primary
+    tell the template."""
+
+    replica: ReplicaPlan | None = None
+    """A DR stage's primary, mode and role."""
+    replica_cidrs: tuple[str, ...] = ()
+    """Ranges of stages that replicate this one's database."""
+
+
 def build_environment(
-    config: StageConfig, release: ReleaseManifest, root: Path = Path()
+    config: StageConfig,
+    release: ReleaseManifest,
+    root: Path = Path(),
+    links: StageLinks = StageLinks(),
 ) -> pulumi.Inputs:
     """The environment template for the stage; returns the contract outputs to export."""
     password = (
@@ -92,12 +113,14 @@ def build_environment(
             db_password=password,
             target_settings=config.target_settings,
             project_root=str(root),
+            replica=links.replica,
+            replica_cidrs=links.replica_cidrs,
         ),
     )
     return env.contract_outputs(config.stage, config.target, config.region, release)
 
 
-EnvironmentBuilder = Callable[[StageConfig, ReleaseManifest, Path], pulumi.Inputs]
+EnvironmentBuilder = Callable[[StageConfig, ReleaseManifest, Path, StageLinks], pulumi.Inputs]
 
 
 def deploy(
@@ -115,7 +138,7 @@ def deploy(
     """
     folder = stacks or stacks_dir()
     config = with_project_paths(load_stage_config(), folder.parent)
-    load_stage_graph(folder, current=config)
+    graph = load_stage_graph(folder, current=config)
     if not offline:
         issues = preflight_for_target(
             config.target, config.stack, config.spec, config.target_settings
@@ -132,6 +155,9 @@ def deploy(
         # The upstream is read before any resource is registered, so a missing or incompatible
         # upstream stops the run with nothing touched.
         upstream = await read_upstream(config, ref, ref_name) if ref is not None else None
+        replica = None
+        if config.disaster_recovery is not None and ref is not None:
+            replica = await read_replica_plan(config, ref, ref_name)
         current = template_revision()
         release = resolve_release(config, upstream, current)
         if release.source == "pinned" and config.promotes_from:
@@ -148,6 +174,7 @@ def deploy(
         root = folder.parent
         issues = check_artifact_for_target(config.target, release.manifest.artifact, root)
         raise_if_any(issues, f"stack {config.stack!r} (release {release.manifest.app_version})")
-        return environment(config, release.manifest, root)
+        links = StageLinks(replica, replica_cidrs(graph.nodes, config.stack))
+        return environment(config, release.manifest, root, links)
 
     pulumi.run(build)

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 
 from components.contract import (
+    CONTRACT_KEYS,
     KEY_RELEASE,
     KEY_SCHEMA_VERSION,
     SCHEMA_VERSION,
     ReleaseManifest,
     is_compatible,
 )
+from components.dr import ReplicaPlan, replica_source
 from stageline.config import StageConfig
 
 
@@ -78,6 +81,36 @@ async def read_upstream(config: StageConfig, ref: pulumi.StackReference, ref_nam
             f"({exc}). Fix: {_fix(upstream)}."
         ) from exc
     return Upstream(upstream, ref_name, str(version), release)
+
+
+async def read_replica_plan(
+    config: StageConfig, ref: pulumi.StackReference, ref_name: str
+) -> ReplicaPlan:
+    """A DR stage's primary, read from its whole contract: refuses, naming every missing key,
+    a primary deployed before the contract carried what a replica needs."""
+    dr = config.disaster_recovery
+    primary = config.promotes_from or ""
+    assert dr is not None
+    outputs: dict[str, Any] = {}
+    for key in CONTRACT_KEYS:
+        details = await ref.get_output_details(key)
+        value = details.value if details.value is not None else details.secret_value
+        if value is not None:
+            outputs[key] = value
+    try:
+        source = replica_source(primary, outputs)
+    except ValueError as exc:
+        raise PromotionError(
+            f"DR stage {config.stage!r} replicates {primary!r}, but upstream stack "
+            f"{ref_name!r} cannot be replicated: {exc} (its contract is "
+            f"{outputs.get(KEY_SCHEMA_VERSION)!r}; {SCHEMA_VERSION} carries them). "
+            f"Fix: {_fix(primary)}."
+        ) from exc
+    # The password stays a secret wherever the replica passes it.
+    source = dataclasses.replace(
+        source, replication_password=pulumi.Output.secret(source.replication_password)
+    )
+    return ReplicaPlan(source, dr.mode, dr.role, dr.dns_zone)
 
 
 def resolve_release(

@@ -25,7 +25,7 @@ from components.contract import (
 )
 from stageline import PROJECT
 from stageline.config import StageConfig
-from stageline.program import EnvironmentBuilder
+from stageline.program import EnvironmentBuilder, StageLinks
 
 
 class Data(pulumi.ComponentResource):
@@ -37,7 +37,9 @@ class Data(pulumi.ComponentResource):
 def make_environment(delay_seconds: float = 0.0, exports: bool = True) -> EnvironmentBuilder:
     """`delay_seconds` holds the update open (for lock tests); `exports=False` exports nothing."""
 
-    def build(config: StageConfig, release: ReleaseManifest, root: Path) -> pulumi.Inputs:
+    def build(
+        config: StageConfig, release: ReleaseManifest, root: Path, links: StageLinks
+    ) -> pulumi.Inputs:
         env = pulumi.ComponentResource("stageline:test:Environment", config.stack)
         Data(
             f"{config.stack}-data",

@@ -186,7 +186,7 @@ def test_a_missing_provider_plugin_offline_says_which_how_and_plan(
     # Nothing can be downloaded: the engine must fail at once, not try.
     monkeypatch.setenv(OFFLINE_ENV, "1")
 
-    def needs_aws(config: object, release: object, root: object) -> pulumi.Inputs:
+    def needs_aws(config: object, release: object, root: object, links: object) -> pulumi.Inputs:
         import pulumi_aws
 
         pulumi_aws.s3.Bucket("needs-the-aws-plugin")
