@@ -171,7 +171,7 @@ class EnvironmentTemplate(pulumi.ComponentResource):
         self.ingress = kit.ingress(
             f"{name}-ingress",
             IngressArgs(
-                spec=spec.compute,
+                spec=compute_spec,
                 network_id=self.network.network_id,
                 public_subnet_ids=self.network.public_subnet_ids,
                 compute=self.compute,

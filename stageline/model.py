@@ -98,6 +98,9 @@ class DisasterRecovery:
     ] = None
     """Zone of the failover record `app.<zone>`. Default none: no failover routing; clients
     are pointed at the active side's ingress by hand."""
+    drill_cidr: OptionalText = None
+    """Network range of a drill's scratch replica, where it runs beside this stage (a site
+    cannot hold two networks with one range). Default: this stage's own range."""
 
 
 def _release_shape(raw: Any) -> Any:

@@ -150,8 +150,16 @@ def app_variables(args: ComputeArgs) -> pulumi.Output[dict[str, str]]:
     )
 
 
+def app_hostname(stack: str, index: int) -> str:
+    return f"{stack}-app-{index}"
+
+
 class LibvirtCompute(Compute):
     domains: list[LibvirtDomain]
+    hostnames: list[str]
+    """The app VMs' names, which the network's DNS resolves (the ingress proxy's backends)."""
+    network: pulumi.Output[str]
+    """The network the VMs attach to."""
 
     def __init__(
         self,
@@ -162,13 +170,13 @@ class LibvirtCompute(Compute):
         site: LibvirtSite,
     ) -> None:
         super().__init__("stageline:compute:LibvirtCompute", name, None, opts)
-        network = network_of(args.subnet_ids)
+        network = self.network = network_of(args.subnet_ids)
         variables = app_variables(args)
         path = local_path(args.artifact, Path(args.project_root))
         release = packed(path) if path is not None else None
         self.domains = []
-        for i in range(args.spec.min_count):
-            hostname = f"{site.stack}-app-{i}"
+        self.hostnames = [app_hostname(site.stack, i) for i in range(args.spec.min_count)]
+        for i, hostname in enumerate(self.hostnames):
             seed = variables.apply(
                 lambda env, host=hostname: app_user_data(
                     host,

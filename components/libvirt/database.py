@@ -8,19 +8,30 @@ Clients log in with TLS and scram-sha-256 only. High availability adds a standby
 follows the primary by streaming replication through a physical replication slot, so the
 primary keeps the WAL a briefly absent standby still needs.
 
+On a DR stage the first server is a replica of the primary site's database: it clones it and
+streams through a slot of its own on the primary (resources/replication.py), and an HA standby
+cascades from it. The seed does not depend on the DR role: `stageline dr failover` promotes the
+running server, and the converged stack records that without a new VM (resources/replication.py
+promotes it if the failover had not).
+
 The password reaches the VMs only inside their cloud-init seeds, which state keeps encrypted.
 """
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+
 import pulumi
 
 from components.database import ADMIN_USER, POSTGRES_PORT, Database, DatabaseArgs
+from components.libvirt.addressing import fixed_address, mac_of
 from components.libvirt.args import network_of
 from components.libvirt.cloudinit import user_data
 from components.libvirt.guest_script import Step, script
 from components.libvirt.resources.domain import LibvirtDomain
 from components.libvirt.resources.password import Password
+from components.libvirt.resources.replication import ReplicaPromotion, ReplicationSlot
 from components.libvirt.resources.storage import LibvirtVolume
 from components.libvirt.site import LibvirtSite
 from components.libvirt.vm import VmSpec, build_vm
@@ -48,7 +59,22 @@ def backup_cron(days: int) -> str:
     )
 
 
-def server_conf(version: str, primary: str) -> str:
+@dataclass(frozen=True)
+class Upstream:
+    """Where a standby streams from."""
+
+    host: str
+    """The upstream server's address."""
+    slot: str
+    """Its physical replication slot for this standby."""
+
+
+def slot_name(stack: str) -> str:
+    """A DR replica's slot on its primary: one per replica stack (a drill's is its own)."""
+    return "dr_" + re.sub(r"[^a-z0-9_]", "_", stack.lower())
+
+
+def server_conf(version: str, upstream: Upstream | None) -> str:
     """The whole postgresql.conf, written on every boot: a cluster adopted from the data
     volume or cloned from the primary brings no configuration of its own. A standby adds
     where it streams from."""
@@ -72,25 +98,32 @@ def server_conf(version: str, primary: str) -> str:
         "max_replication_slots = 5",
         "hot_standby = on",
     ]
-    if primary:
+    if upstream:
         lines += [
-            f"primary_conninfo = 'host={primary} port={POSTGRES_PORT} user={ADMIN_USER} "
-            f"passfile={PGPASS} sslmode=require application_name=standby'",
-            f"primary_slot_name = '{SLOT}'",
+            f"primary_conninfo = 'host={upstream.host} port={POSTGRES_PORT} user={ADMIN_USER} "
+            f"passfile={PGPASS} sslmode=require application_name={upstream.slot}'",
+            f"primary_slot_name = '{upstream.slot}'",
         ]
     return "\n".join(lines) + "\n"
 
 
-def hba(clients: list[str]) -> str:
-    """TLS and scram from the stage's clients; the local superuser by peer only."""
+def hba(clients: list[str], replicators: list[str] = ()) -> str:  # type: ignore[assignment]
+    """TLS and scram from the stage's clients; replication also from the ranges of stages that
+    replicate this one (DR); the local superuser by peer only."""
     lines = ["local all postgres peer", "local all all peer"]
     lines += [f"hostssl all all {c} scram-sha-256" for c in clients]
-    lines += [f"hostssl replication {ADMIN_USER} {c} scram-sha-256" for c in clients]
+    lines += [
+        f"hostssl replication {ADMIN_USER} {c} scram-sha-256"
+        for c in dict.fromkeys([*clients, *replicators])
+    ]
     return "\n".join(lines) + "\n"
 
 
-def setup_steps(version: str, db: str, primary: str) -> list[Step]:
-    """Primary when `primary` is empty; else a standby streaming from it."""
+def setup_steps(
+    version: str, db: str, upstream: Upstream | None, serves_slot: bool = False
+) -> list[Step]:
+    """A primary without `upstream`; else a standby cloned from it and streaming. A standby
+    that `serves_slot` keeps the slot of a standby cascading from it."""
     data = f"{DATA_MOUNT}/{version}/main"
     conf = f"/etc/postgresql/{version}/main"
     psql = "runuser -u postgres -- psql -v ON_ERROR_STOP=1 -q"
@@ -107,26 +140,29 @@ def setup_steps(version: str, db: str, primary: str) -> list[Step]:
         # The image carries no key: each server makes its own.
         Step("make the TLS key", "make-ssl-cert generate-default-snakeoil --force-overwrite"),
     ]
-    if primary:
+    if upstream:
+        host, slot = upstream.host, upstream.slot
         steps.append(
             Step(
                 "clone the primary",
+                # Only an empty volume is cloned, and only a fresh clone is marked a standby:
+                # a server promoted by a failover stays the primary it became.
                 f"if [ ! -f {data}/PG_VERSION ]; then\n"
                 f"  end=$((SECONDS + {PRIMARY_WAIT_SECONDS}))\n"
                 f"  until runuser -u postgres -- env PGPASSFILE={PGPASS} PGSSLMODE=require "
-                f"psql -h {primary} -U {ADMIN_USER} -d postgres -Atc "
-                f"\"SELECT 1 FROM pg_replication_slots WHERE slot_name = '{SLOT}'\" "
+                f"psql -h {host} -U {ADMIN_USER} -d postgres -Atc "
+                f"\"SELECT 1 FROM pg_replication_slots WHERE slot_name = '{slot}'\" "
                 f"2>/dev/null | grep -q 1; do\n"
-                f"    [ $SECONDS -lt $end ] || {{ echo 'primary {primary} not ready'; exit 1; }}\n"
+                f"    [ $SECONDS -lt $end ] || {{ echo 'primary {host} not ready'; exit 1; }}\n"
                 "    sleep 3\n"
                 "  done\n"
                 f"  rm -rf {data} && install -d -o postgres -g postgres {DATA_MOUNT}/{version}\n"
                 f"  runuser -u postgres -- env PGPASSFILE={PGPASS} PGSSLMODE=require "
-                f"pg_basebackup -h {primary} -U {ADMIN_USER} -D {data} -X stream -S {SLOT} "
+                f"pg_basebackup -h {host} -U {ADMIN_USER} -D {data} -X stream -S {slot} "
                 # A spread checkpoint would hold the clone for minutes on an idle primary.
                 "--checkpoint=fast\n"
-                "fi\n"
-                f"touch {data}/standby.signal && chown postgres:postgres {data}/standby.signal",
+                f"  touch {data}/standby.signal && chown postgres:postgres {data}/standby.signal\n"
+                "fi",
             )
         )
     steps += [
@@ -155,7 +191,7 @@ def setup_steps(version: str, db: str, primary: str) -> list[Step]:
             f"systemctl restart postgresql@{version}-main",
         ),
     ]
-    if not primary:
+    if not upstream:
         steps += [
             Step(
                 "create the role, database and replication slot",
@@ -177,7 +213,9 @@ def setup_steps(version: str, db: str, primary: str) -> list[Step]:
         steps.append(
             Step(
                 "start streaming",
+                # A promoted server (after a failover) streams from no one.
                 "for i in $(seq 60); do\n"
+                f"  [ \"$({psql} -Atc 'SELECT pg_is_in_recovery()')\" = f ] && exit_ok=1 && break\n"
                 f"  [ \"$({psql} -Atc 'SELECT status FROM pg_stat_wal_receiver')\" = streaming ]"
                 " && exit_ok=1 && break\n"
                 "  sleep 2\n"
@@ -185,6 +223,14 @@ def setup_steps(version: str, db: str, primary: str) -> list[Step]:
                 '[ "${exit_ok:-}" = 1 ] || { echo "the standby does not stream"; false; }',
             )
         )
+        if serves_slot:
+            steps.append(
+                Step(
+                    "keep the cascading standby's slot",
+                    f"{psql} -c \"SELECT pg_create_physical_replication_slot('{SLOT}') WHERE "
+                    f"NOT EXISTS (SELECT FROM pg_replication_slots WHERE slot_name = '{SLOT}')\"",
+                )
+            )
     return steps
 
 
@@ -195,10 +241,12 @@ def postgres_user_data(
     db: str,
     password: str,
     clients: list[str],
-    primary: str,
+    replicators: list[str],
+    upstream: Upstream | None,
     backup_days: int,
+    serves_slot: bool = False,
 ) -> str:
-    """Primary when `primary` is empty; else a standby cloned from it."""
+    """A primary without `upstream`; else a standby cloned from it."""
     return user_data(
         hostname,
         key,
@@ -216,16 +264,20 @@ def postgres_user_data(
                 "owner": "postgres:postgres",
                 "content": f"*:*:*:{ADMIN_USER}:{password}\n",
             },
-            {"path": "/etc/stageline/pg_hba.conf", "permissions": "0644", "content": hba(clients)},
+            {
+                "path": "/etc/stageline/pg_hba.conf",
+                "permissions": "0644",
+                "content": hba(clients, replicators),
+            },
             {
                 "path": "/etc/stageline/postgresql.conf",
                 "permissions": "0644",
-                "content": server_conf(version, primary),
+                "content": server_conf(version, upstream),
             },
             {
                 "path": SETUP,
                 "permissions": "0700",
-                "content": script(setup_steps(version, db, primary)),
+                "content": script(setup_steps(version, db, upstream, serves_slot)),
             },
             {
                 "path": "/etc/cron.d/stageline-backup",
@@ -240,6 +292,10 @@ def postgres_user_data(
 class LibvirtDatabase(Database):
     data_volumes: list[LibvirtVolume]
     domains: list[LibvirtDomain]
+    slot: ReplicationSlot | None
+    """On a DR stage: this replica's slot on the primary."""
+    promotion: ReplicaPromotion | None
+    """On a DR stage: keeps the recorded role (promotes once the role is active)."""
 
     def __init__(
         self,
@@ -251,14 +307,35 @@ class LibvirtDatabase(Database):
     ) -> None:
         super().__init__("stageline:database:LibvirtDatabase", name, None, opts)
         network = network_of(args.subnet_ids)
-        password = args.password
-        if password is None:
-            password = Password(f"{name}-password", pulumi.ResourceOptions(parent=self)).result
+        cidr = args.client_cidrs[0]
+        replica = args.replica
+        self.slot, self.promotion = None, None
+        if replica is not None:
+            # A clone carries the primary's roles: the replica logs in, and serves, with the
+            # primary's password.
+            password: pulumi.Input[str] = replica.source.replication_password
+            self.slot = ReplicationSlot(
+                f"{name}-slot",
+                {
+                    "uri": replica.source.site,
+                    "domain": f"{replica.source.stage}-db-0",
+                    "slot": slot_name(site.stack),
+                },
+                pulumi.ResourceOptions(parent=self),
+            )
+            first = Upstream(replica.source.database_endpoint, slot_name(site.stack))
+        else:
+            password = (
+                args.password
+                or Password(f"{name}-password", pulumi.ResourceOptions(parent=self)).result
+            )
+            first = None
         secret = pulumi.Output.secret(password)
-        primary = f"{site.stack}-db-0"
+        primary = fixed_address(cidr, "db-0")
         self.data_volumes, self.domains = [], []
         for i in range(2 if args.spec.high_availability else 1):
             hostname = f"{site.stack}-db-{i}"
+            upstream = first if i == 0 else Upstream(primary, SLOT)
             data = LibvirtVolume(
                 f"{name}-{i}-data",
                 {
@@ -273,16 +350,20 @@ class LibvirtDatabase(Database):
                 ),
             )
             self.data_volumes.append(data)
+            # The first server of an HA replica keeps the slot its standby cascades from.
+            serves = i == 0 and first is not None and args.spec.high_availability
             seed = secret.apply(
-                lambda pw, host=hostname, standby=i > 0: postgres_user_data(
+                lambda pw, host=hostname, up=upstream, serves=serves: postgres_user_data(
                     host,
                     site.settings.ssh_public_key,
                     args.spec.engine_version,
                     args.db_name,
                     pw,
                     list(args.client_cidrs),
-                    primary if standby else "",
+                    list(args.replica_cidrs),
+                    up,
                     args.spec.backup_retention_days,
+                    serves,
                 )
             )
             self.domains.append(
@@ -296,14 +377,22 @@ class LibvirtDatabase(Database):
                         user_data=pulumi.Output.secret(seed),
                         network=network,
                         data_disks=[data.path],
+                        mac=mac_of(hostname),
                     ),
                     self,
+                    depends_on=[self.slot] if i == 0 and self.slot else [],
                 )
+            )
+        if replica is not None:
+            self.promotion = ReplicaPromotion(
+                f"{name}-role",
+                {"uri": site.uri, "domain": f"{site.stack}-db-0", "role": replica.role},
+                pulumi.ResourceOptions(parent=self, depends_on=[self.domains[0]]),
             )
         self._publish(
             self.domains[0].uuid,
-            primary,
-            # libvirt's DNS on the stage network resolves domain hostnames.
+            f"{site.stack}-db-0",
+            # A fixed address: DR replicas on other sites reach it too.
             primary,
             password,
             args.db_name,

@@ -18,6 +18,7 @@ STATE_DIR = "/var/lib/stageline"
 RESULT = "/run/cloud-init/result.json"
 OUTPUT_LOG = "/var/log/cloud-init-output.log"
 APP_ENV = "/etc/stageline/app.env"
+INGRESS_PORT = 80
 
 
 def read(path):
@@ -48,9 +49,9 @@ def setup():
     return {"setup": "running", "step": read(f"{STATE_DIR}/step") or "cloud-init"}
 
 
-def app():
+def app(port=None):
     env = dict(line.split("=", 1) for line in (read(APP_ENV) or "").splitlines() if "=" in line)
-    url = f"http://127.0.0.1:{env.get('PORT', '8080')}/healthz"
+    url = f"http://127.0.0.1:{port or env.get('PORT', '8080')}/healthz"
     try:
         with urllib.request.urlopen(url, timeout=8) as response:
             return {"appStatus": response.status, "app": json.loads(response.read())}
@@ -116,6 +117,9 @@ def main(role):
             report.update(app())
         elif role == "database":
             report.update(database())
+        elif role == "ingress":
+            # The app's answer through the proxy: 503 while no backend is healthy.
+            report.update(app(port=INGRESS_PORT))
     print(json.dumps(report))
 
 

@@ -7,16 +7,12 @@ runs components/libvirt/guest_probe.py once per check.
 
 from __future__ import annotations
 
-import base64
 import json
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 from xml.etree import ElementTree as ET
 
 import libvirt
-import libvirt_qemu
 
 from components.health import (
     SETUP_BOOTING,
@@ -27,39 +23,10 @@ from components.health import (
 )
 from components.libvirt.resources import kvm_probe
 from components.libvirt.resources.connection import METADATA_NS, connect, not_found
+from components.libvirt.resources.guest_agent import AgentUnavailable, guest_exec
 from components.libvirt.settings import LibvirtSettings
 
 PROBE = (Path(__file__).parent / "guest_probe.py").read_text()
-AGENT_TIMEOUT = 10
-EXEC_TIMEOUT = 40.0
-
-
-class AgentUnavailable(Exception):
-    """The guest agent does not answer yet (the guest is still booting)."""
-
-
-def _agent(dom: libvirt.virDomain, command: str, **arguments: Any) -> Any:
-    message = json.dumps({"execute": command, "arguments": arguments})
-    try:
-        answer = libvirt_qemu.qemuAgentCommand(dom, message, AGENT_TIMEOUT, 0)
-    except libvirt.libvirtError as exc:
-        raise AgentUnavailable(str(exc)) from exc
-    return json.loads(answer)["return"]
-
-
-def guest_exec(dom: libvirt.virDomain, path: str, args: list[str]) -> tuple[int, str, str]:
-    """Run a program in the guest and wait for it: (exit code, stdout, stderr)."""
-    pid = _agent(dom, "guest-exec", path=path, arg=args, **{"capture-output": True})["pid"]
-    end = time.monotonic() + EXEC_TIMEOUT
-    while True:
-        status = _agent(dom, "guest-exec-status", pid=pid)
-        if status.get("exited"):
-            out = base64.b64decode(status.get("out-data", "")).decode(errors="replace")
-            err = base64.b64decode(status.get("err-data", "")).decode(errors="replace")
-            return int(status.get("exitcode", -1)), out, err
-        if time.monotonic() > end:
-            raise AgentUnavailable(f"{path} did not finish in {EXEC_TIMEOUT:.0f} s")
-        time.sleep(0.3)
 
 
 def _owner(dom: libvirt.virDomain) -> tuple[str, str, str]:

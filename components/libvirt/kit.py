@@ -7,8 +7,10 @@ import functools
 from components.kit import KitSite, TargetKit
 from components.libvirt.compute import LibvirtCompute
 from components.libvirt.database import LibvirtDatabase
+from components.libvirt.ingress import LibvirtIngress
 from components.libvirt.network import LibvirtNetwork
 from components.libvirt.observability import LibvirtObservability
+from components.libvirt.routing import LibvirtRouting
 from components.libvirt.settings import LibvirtSettings
 from components.libvirt.site import LibvirtSite, SiteArgs
 from components.libvirt.storage import LibvirtStorage
@@ -25,4 +27,7 @@ def build(where: KitSite) -> TargetKit:
         database=functools.partial(LibvirtDatabase, site=site),
         storage=functools.partial(LibvirtStorage, site=site),
         observability=functools.partial(LibvirtObservability, site=site),
+        ingress=functools.partial(LibvirtIngress, site=site),
+        routing=functools.partial(LibvirtRouting, site=site),
+        site=settings.uri,
     )

@@ -2,6 +2,10 @@
 
 Versioning and retention of objects belong to the application's store on top of the volume;
 the site provides the capacity (libvirt.storageGb), protected like every data resource.
+
+On a DR stage the volume starts as a copy of the primary site's, streamed through this machine
+when the DR stage is built. A site has no continuous object replication: `stageline dr status`
+shows the copy's age.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ import pulumi
 from components.libvirt.resources.storage import LibvirtPool, LibvirtVolume
 from components.libvirt.site import LibvirtSite
 from components.storage import Storage, StorageArgs
+
+OBJECTS = "objects.qcow2"
 
 
 class LibvirtStorage(Storage):
@@ -39,15 +45,19 @@ class LibvirtStorage(Storage):
             str(Path(site.settings.pool_path) / pool_name),
             protect,
         )
+        volume: dict[str, pulumi.Input[object]] = {
+            "uri": site.uri,
+            "pool": self.pool.id,
+            "name": OBJECTS,
+            "format": "qcow2",
+            "capacityGb": site.settings.storage_gb,
+        }
+        if args.replica is not None:
+            source = args.replica.source
+            volume["copyFrom"] = {"uri": source.site, "pool": source.bucket, "name": OBJECTS}
         self.volume = LibvirtVolume(
             f"{name}-objects",
-            {
-                "uri": site.uri,
-                "pool": self.pool.id,
-                "name": "objects.qcow2",
-                "format": "qcow2",
-                "capacityGb": site.settings.storage_gb,
-            },
+            volume,
             pulumi.ResourceOptions.merge(protect, pulumi.ResourceOptions(depends_on=[self.pool])),
         )
         self._publish(self.pool.uuid, pool_name)

@@ -36,7 +36,7 @@ def resolve_paths(raw: Mapping[str, Any], root: Path) -> Mapping[str, Any]:
 
 def mock_state(typ: str, name: str, inputs: Mapping[str, Any]) -> Mapping[str, Any]:
     """What the site's dynamic resources compute on create (their uuid, a volume's path)."""
-    return {key: f"{name}-{key}" for key in ("uuid", "path") if key not in inputs}
+    return {key: f"{name}-{key}" for key in ("uuid", "path", "result") if key not in inputs}
 
 
 TARGET = Target(
@@ -52,4 +52,5 @@ TARGET = Target(
     # Its guests get a file release in their seed; an image needs a registry they reach.
     artifacts=file_or_image,
     health="components.libvirt.health",
+    ops="components.libvirt.ops",
 )

@@ -30,6 +30,8 @@ class VmSpec:
     root_gb: int = 10
     data_disks: list[pulumi.Input[str]] = field(default_factory=list)
     """Paths of extra volumes attached after the root disk."""
+    mac: str | None = None
+    """The interface's MAC where the network has a fixed lease for it; else libvirt picks."""
 
 
 def revision(image_digest: str, user_data: str) -> str:
@@ -38,7 +40,13 @@ def revision(image_digest: str, user_data: str) -> str:
     return hashlib.sha256(f"{image_digest}\0{user_data}".encode()).hexdigest()[:16]
 
 
-def build_vm(name: str, site: LibvirtSite, vm: VmSpec, parent: pulumi.Resource) -> LibvirtDomain:
+def build_vm(
+    name: str,
+    site: LibvirtSite,
+    vm: VmSpec,
+    parent: pulumi.Resource,
+    depends_on: list[pulumi.Resource] | None = None,
+) -> LibvirtDomain:
     mine = pulumi.ResourceOptions(parent=parent)
     rev = pulumi.Output.unsecret(
         pulumi.Output.from_input(vm.user_data).apply(lambda text: revision(site.image_digest, text))
@@ -83,11 +91,12 @@ def build_vm(name: str, site: LibvirtSite, vm: VmSpec, parent: pulumi.Resource) 
             "disks": pulumi.Output.all(root.path, *vm.data_disks),
             "cdrom": cidata.path,
             "network": vm.network,
+            "mac": vm.mac,
             "consoleLog": f"{site.log_dir}/{vm.hostname}.log",
             "kernel": boot.kernel if boot else None,
             "initrd": boot.initrd if boot else None,
             "cmdline": boot.cmdline if boot else None,
             "revision": rev,
         },
-        pulumi.ResourceOptions(parent=parent, depends_on=[site.log_dir_ready]),
+        pulumi.ResourceOptions(parent=parent, depends_on=[site.log_dir_ready, *(depends_on or [])]),
     )

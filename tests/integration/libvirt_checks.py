@@ -165,7 +165,7 @@ def healthz_in_namespace(ip: str, port: int) -> tuple[int, dict[str, object]]:
 def in_guest(uri: str, domain: str, command: str) -> str:
     """Run a shell command in a guest through the QEMU guest agent; its stdout. Fails on a
     non-zero exit."""
-    from components.libvirt.health import guest_exec
+    from components.libvirt.resources.guest_agent import guest_exec
 
     conn = libvirt.open(uri)
     try:

@@ -97,7 +97,7 @@ def test_a_stack_file_key_in_snake_case_is_unknown() -> None:
 
 def test_unknown_keys_inside_nested_objects_are_refused() -> None:
     found = issues_of({**QA, "disasterRecovery": {"mode": "pilot-light", "lag": 5}})
-    known = "known keys: mode, role, rpoSeconds, rtoSeconds, dnsZone"
+    known = "known keys: mode, role, rpoSeconds, rtoSeconds, dnsZone, drillCidr"
     assert found == [ConfigIssue("disasterRecovery.lag", 5, "unknown key", known)]
 
 

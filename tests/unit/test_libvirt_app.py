@@ -180,7 +180,8 @@ def test_whole_stage_keeps_the_password_secret(plan_edited: Callable[..., StageP
     for seed in app_seeds:
         (env,) = [f for f in cloud_config(seed)["write_files"] if f["path"] == APP_ENV_FILE]
         assert f"{APP_ENV_DATABASE_PASSWORD}={SECRET_PLACEHOLDER}\n" in env["content"], seed.urn
-        assert f"{APP_ENV_DATABASE_HOST}=local-db-0\n" in env["content"], seed.urn
+        # The database has a fixed lease, the network's second address (local: 192.168.150.0/24).
+        assert f"{APP_ENV_DATABASE_HOST}=192.168.150.2\n" in env["content"], seed.urn
         assert f"{APP_ENV_BUCKET}=local-data\n" in env["content"], seed.urn
     for resource in plan.resources:
         leaks = plain_leaks(resource.inputs, SECRET_PLACEHOLDER)

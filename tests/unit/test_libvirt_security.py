@@ -186,13 +186,13 @@ def test_the_standby_authenticates_from_the_pgpass_file() -> None:
     setup = [line.strip() for line in files["/etc/stageline/db-setup.sh"]["content"].splitlines()]
     assert (
         "runuser -u postgres -- env PGPASSFILE=/etc/stageline/pgpass PGSSLMODE=require "
-        f"pg_basebackup -h s-db-0 -U stageline -D /var/lib/postgresql/{VERSION}/main "
+        f"pg_basebackup -h 10.40.128.2 -U stageline -D /var/lib/postgresql/{VERSION}/main "
         "-X stream -S standby_1 --checkpoint=fast"
     ) in setup, urn
     server = files["/etc/stageline/postgresql.conf"]["content"]
     assert (
-        "primary_conninfo = 'host=s-db-0 port=5432 user=stageline "
-        "passfile=/etc/stageline/pgpass sslmode=require application_name=standby'"
+        "primary_conninfo = 'host=10.40.128.2 port=5432 user=stageline "
+        "passfile=/etc/stageline/pgpass sslmode=require application_name=standby_1'"
     ) in server, urn
     assert "primary_slot_name = 'standby_1'" in server, urn
     assert not [line for line in setup if "ALTER ROLE" in line], urn
@@ -257,7 +257,8 @@ def test_the_component_exposes_the_password_as_a_secret() -> None:
 
     record()
     pulumi.runtime.test(program)()
-    assert seen == {"secret": True, "values": [PASSWORD, POSTGRES_PORT, "s-db-0"]}
+    # The endpoint is the primary's fixed lease, reachable from other sites.
+    assert seen == {"secret": True, "values": [PASSWORD, POSTGRES_PORT, "10.40.128.2"]}
 
 
 def test_the_app_env_file_is_root_only_and_its_seed_secret() -> None:

@@ -68,11 +68,21 @@ def test_good_settings_parse() -> None:
 
 
 def test_network_xml_carries_the_stage_cidr() -> None:
-    root = ET.fromstring(network_xml("s-net", "10.70.0.0/24"))
+    fixed = [{"name": "s-db-0", "mac": "52:54:00:01:02:03", "ip": "10.70.0.2"}]
+    root = ET.fromstring(network_xml("s-net", "10.70.0.0/24", fixed))
     ip = root.find("ip")
     assert ip is not None and ip.get("address") == "10.70.0.1"
     assert ip.get("netmask") == "255.255.255.0"
-    assert root.find("forward").get("mode") == "nat"  # type: ignore[union-attr]
+    # Routed: another site's network reaches it (a DR replica streams from its primary).
+    assert root.find("forward").get("mode") == "route"  # type: ignore[union-attr]
+    # DHCP starts past the fixed leases, which stay out of its range.
+    assert root.find("ip/dhcp/range").get("start") == "10.70.0.10"  # type: ignore[union-attr]
+    lease = root.find("ip/dhcp/host")
+    assert lease is not None and lease.attrib == {
+        "mac": "52:54:00:01:02:03",
+        "name": "s-db-0",
+        "ip": "10.70.0.2",
+    }
 
 
 def test_domain_xml_has_disks_seed_network_and_console_log() -> None:
@@ -155,11 +165,15 @@ def test_plan_of_local_and_onprem(plan_edited: Callable[..., StagePlan]) -> None
     local = plan_edited("local", {})
     assert local.ok, local.error
     domains = [r for r in local.resources if r.type.endswith("libvirt:Domain")]
-    assert sorted(r.inputs["name"] for r in domains) == ["local-app-0", "local-db-0"]
+    assert sorted(r.inputs["name"] for r in domains) == [
+        "local-app-0",
+        "local-db-0",
+        "local-ingress",
+    ]
     onprem = plan_edited("onprem", {})
     assert onprem.ok, onprem.error
     names = sorted(r.inputs["name"] for r in onprem.resources if r.type.endswith("libvirt:Domain"))
-    assert names == ["onprem-app-0", "onprem-app-1", "onprem-db-0", "onprem-db-1"]
+    assert names == ["onprem-app-0", "onprem-app-1", "onprem-db-0", "onprem-db-1", "onprem-ingress"]
     data = [r for r in onprem.resources if r.name.endswith("-data") and "Volume" in r.type]
     assert data and all(r.protect and r.retain_on_delete for r in data), [r.urn for r in data]
     # The database seeds carry the password: they must reach state only as secrets.

@@ -27,6 +27,7 @@ REPLACE_ON = (
     "disks",
     "cdrom",
     "network",
+    "mac",
     "domainType",
     "consoleLog",
     "role",
@@ -76,6 +77,9 @@ def domain_xml(props: dict[str, Any], domain_type: str) -> str:
         sub(cd, "readonly")
     iface = sub(devices, "interface", type="network")
     sub(iface, "source", network=props["network"])
+    if props.get("mac"):
+        # A fixed lease on the network is keyed by this address (components/libvirt/addressing).
+        sub(iface, "mac", address=props["mac"])
     sub(iface, "model", type="virtio")
     serial = sub(devices, "serial", type="pty")
     if props.get("consoleLog"):

@@ -1,4 +1,9 @@
-"""A NAT libvirt network carrying the stage's CIDR."""
+"""A routed libvirt network carrying the stage's CIDR.
+
+Routed, not NAT: a site's networks reach each other (a DR replica streams from its primary on
+another site), and libvirt's NAT rules refuse connections into a NAT network. A site has no
+uplink of its own, so routing exposes nothing beyond the host.
+"""
 
 from __future__ import annotations
 
@@ -12,22 +17,23 @@ from pulumi.dynamic import CreateResult, DiffResult, ReadResult, Resource, Resou
 
 from components.libvirt.resources.connection import connect, find, sub, to_xml
 
-REPLACE_ON = ("uri", "name", "cidr")
+REPLACE_ON = ("uri", "name", "cidr", "hosts")
 
 
-def network_xml(name: str, cidr: str) -> str:
+def network_xml(name: str, cidr: str, fixed: list[dict[str, str]] | None = None) -> str:
+    """`fixed`: static leases, each {name, mac, ip}."""
     net = ipaddress.ip_network(cidr)
     hosts = list(net.hosts())
     gateway, first, last = hosts[0], hosts[min(9, len(hosts) - 1)], hosts[-1]
     root = ET.Element("network")
     sub(root, "name", name)
-    forward = sub(root, "forward", mode="nat")
-    nat = sub(forward, "nat")
-    sub(nat, "port", start="1024", end="65535")
+    sub(root, "forward", mode="route")
     ip = sub(root, "ip", address=str(gateway), netmask=str(net.netmask))
     dhcp = sub(ip, "dhcp")
     # The first addresses stay out of DHCP for fixed assignments (gateway, database).
     sub(dhcp, "range", start=str(first), end=str(last))
+    for host in fixed or []:
+        sub(dhcp, "host", mac=host["mac"], name=host["name"], ip=host["ip"])
     return to_xml(root)
 
 
@@ -49,7 +55,9 @@ class NetworkProvider(ResourceProvider):
         with connect(props["uri"]) as conn:
             net = find(lambda: conn.networkLookupByName(props["name"]))
             if net is None:
-                net = conn.networkDefineXML(network_xml(props["name"], props["cidr"]))
+                net = conn.networkDefineXML(
+                    network_xml(props["name"], props["cidr"], props.get("hosts"))
+                )
             if not net.isActive():
                 net.create()
             net.setAutostart(1)
@@ -89,10 +97,18 @@ class LibvirtNetwork(Resource, module="libvirt", name="Network"):
         name: str,
         cidr: str,
         opts: pulumi.ResourceOptions | None = None,
+        hosts: list[dict[str, str]] | None = None,
     ) -> None:
         super().__init__(
             NetworkProvider(),
             resource_name,
-            {"uri": uri, "name": name, "cidr": cidr, "uuid": None, "bridge": None},
+            {
+                "uri": uri,
+                "name": name,
+                "cidr": cidr,
+                "hosts": hosts or [],
+                "uuid": None,
+                "bridge": None,
+            },
             opts,
         )

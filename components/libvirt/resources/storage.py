@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from typing import Any
 from xml.etree import ElementTree as ET
 
@@ -116,8 +117,23 @@ def upload(
     stream.finish()
 
 
+def download(uri: str, pool: str, name: str, into: str) -> None:
+    """Stream a volume of another site (or pool) into a local file."""
+    with connect(uri) as conn:
+        vol = conn.storagePoolLookupByName(pool).storageVolLookupByName(name)
+        stream = conn.newStream(0)
+        vol.download(stream, 0, 0, 0)
+        with open(into, "wb") as handle:
+            while chunk := stream.recv(CHUNK):
+                if isinstance(chunk, int):  # -2: would block, on a non-blocking stream only
+                    continue
+                handle.write(chunk)
+        stream.finish()
+
+
 class VolumeProvider(ResourceProvider):
-    """Inputs: uri, pool, name, format, and one of source (local file), cloudInit ({hostname,
+    """Inputs: uri, pool, name, format, and one of source (local file), copyFrom ({uri, pool,
+    name}: a volume of another site, copied through this machine), cloudInit ({hostname,
     userData}: a NoCloud seed built here), backing (path of a volume to overlay), or capacityGb.
 
     The seed is built inside the provider from its text, so that the text (deterministic) and
@@ -135,6 +151,11 @@ class VolumeProvider(ResourceProvider):
             seed = props.get("cloudInit")
             data = seed_iso(seed["hostname"], seed["userData"]) if seed else None
             source = props.get("source")
+            copy = props.get("copyFrom")
+            if copy:
+                handle, source = tempfile.mkstemp(prefix="stageline-copy-")
+                os.close(handle)
+                download(copy["uri"], copy["pool"], copy["name"], source)
             backing = props.get("backing")
             if data is not None:
                 capacity = len(data)
@@ -152,6 +173,8 @@ class VolumeProvider(ResourceProvider):
             if data is not None or source:
                 # libvirt re-reads the volume (a qcow2's virtual size) when the upload ends.
                 upload(conn, vol, data, source)
+            if copy:
+                os.unlink(source or "")
             vol = pool.storageVolLookupByName(props["name"])
             return CreateResult(vol.key(), {**props, "path": vol.path(), "capacity": vol.info()[1]})
 
@@ -170,6 +193,7 @@ class VolumeProvider(ResourceProvider):
             "format",
             "source",
             "sourceDigest",
+            "copyFrom",
             "cloudInit",
             "backing",
             "capacityGb",
