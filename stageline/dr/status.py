@@ -77,7 +77,7 @@ def _seconds(value: float | None) -> str:
 
 def render_table(status: dict[str, Any]) -> str:
     role, rep = status["role"], status["replication"]
-    within = {True: "within", False: "PAST", None: "unknown vs"}[rep["withinRpo"]]
+    within = {True: "within ", False: "PAST ", None: ""}[rep["withinRpo"]]
     role_line = role["recorded"] + (
         "" if role["actual"] == role["recorded"] else f" (its database says {role['actual']})"
     )
@@ -85,7 +85,10 @@ def render_table(status: dict[str, Any]) -> str:
         ("mode", status["mode"]),
         ("role", role_line),
         ("replication", "streaming" if rep["streaming"] else "NOT streaming"),
-        ("lag (RPO now)", f"{_seconds(rep['lagSeconds'])}, {within} {status['rpoSeconds']} s"),
+        (
+            "lag (RPO now)",
+            f"{_seconds(rep['lagSeconds'])} ({within}rpoSeconds {status['rpoSeconds']})",
+        ),
         ("newest object", _seconds(rep["newestObjectAgeSeconds"]) + " old"),
         ("routing", f"app.{status['dnsZone']}" if status["dnsZone"] else "none (no dnsZone)"),
     ]
