@@ -113,7 +113,7 @@ def edit_text(text: str, path: tuple[str, ...], key: str, value: Any) -> str:
     try:
         section = _at(expected, path)
     except (KeyError, TypeError) as exc:
-        raise StackEditError(f"no `{': '.join(path)}:` section") from exc
+        raise StackEditError(f"no `{path[-1]}:` section") from exc
     if not isinstance(section, dict):
         raise StackEditError(f"`{path[-1]}:` is not a mapping")
     if (key not in section) if value is None else (section.get(key) == value):
@@ -137,7 +137,12 @@ def edit_file(file: Path, path: tuple[str, ...], key: str, value: Any) -> bool:
     """Edit the stack file (see edit_text); False when it already said so. Atomic: a reader
     never sees half a file."""
     text = file.read_text()
-    result = edit_text(text, path, key, value)
+    try:
+        result = edit_text(text, path, key, value)
+    except StackEditError as exc:
+        raise StackEditError(
+            f"{file}: cannot set {path[-1]}.{key} to {value!r}: {exc}. Set it by hand."
+        ) from exc
     if result == text:
         return False
     tmp = file.with_name(f".{file.name}.tmp")
