@@ -19,11 +19,11 @@ from pathlib import Path
 from stageline.dr.drill import describe_error
 from stageline.dr.scratch import (
     DRILL_NAME,
+    ensure_scratch_file,
     read_tag,
     scratch_file,
     tag_path,
     tags,
-    write_scratch_file,
 )
 from stageline.dr.seams import DrSeams
 from stageline.dr.stage import load_dr_stage
@@ -73,13 +73,12 @@ def find_drills(project: Project, seams: DrSeams, folder: Path) -> list[str]:
 
 def remove_drill(project: Project, seams: DrSeams, folder: Path, stack: str, backend: bool) -> None:
     if backend:
-        path = scratch_file(project, stack)
-        if not path.is_file():
-            # Destroy must see the scratch copy (unprotected), not the DR stage it was made from.
-            tag = read_tag(folder, stack)
-            found = DRILL_NAME.match(stack)
-            dr_stage = tag.dr_stage if tag else found["stage"] if found else stack
-            write_scratch_file(project, load_dr_stage(project, dr_stage), stack)
+        # Destroy must see the scratch copy (unprotected, ephemeral, so its stack is removed
+        # too), not the DR stage it was made from.
+        tag = read_tag(folder, stack)
+        found = DRILL_NAME.match(stack)
+        dr_stage = tag.dr_stage if tag else found["stage"] if found else stack
+        ensure_scratch_file(project, load_dr_stage(project, dr_stage), stack)
         seams.engine.destroy(stack, force_protected=False)
     scratch_file(project, stack).unlink(missing_ok=True)
     tag_path(folder, stack).unlink(missing_ok=True)

@@ -54,6 +54,21 @@ def write_scratch_file(project: Project, dr: DrStage, scratch: str) -> Path:
     return target
 
 
+def ensure_scratch_file(project: Project, dr: DrStage, scratch: str) -> Path:
+    """The scratch copy as `stageline destroy` must see it (ephemeral, unprotected), made
+    again where a killed drill left none or a bare one; the stack's encryption salt is kept,
+    since its state's secrets are sealed with it."""
+    path = scratch_file(project, scratch)
+    existing = path.read_text() if path.is_file() else ""
+    if existing.startswith(EPHEMERAL_HEADER) and "stageline:stage:" in existing:
+        return path
+    salt = "".join(re.findall(r"(?m)^encryptionsalt:.*\n", existing))
+    write_scratch_file(project, dr, scratch)
+    if salt:
+        path.write_text(path.read_text() + salt)
+    return path
+
+
 @dataclass(frozen=True)
 class DrillTag:
     stack: str

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from components.dr_ops import DrOperations, operations_of
+from components.dr_ops import DrOperations, OperationUnavailable, operations_of
 from components.targets import target_of
 
 
@@ -48,7 +48,10 @@ class Clock:
 
 def target_operations(target: str) -> DrOperations:
     """The target's runtime operations, named by its `ops` module."""
-    return operations_of(target_of(target).ops)
+    try:
+        return operations_of(target_of(target).ops)
+    except OperationUnavailable as exc:
+        raise OperationUnavailable(f"the {target} target: {exc}") from exc
 
 
 @dataclass(frozen=True)

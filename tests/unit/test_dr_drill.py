@@ -266,3 +266,26 @@ def test_a_cli_error_inside_gc_is_not_a_traceback(world: World) -> None:
     world.engine.stacks = stacks  # type: ignore[method-assign]
     result = world.run("gc")
     assert result.exit_code == 1 and "incorrect passphrase" in result.output
+
+
+def test_gc_remakes_a_bare_scratch_file_keeping_its_encryption_salt(world: World) -> None:
+    # The engine wrote a bare stack file for the scratch stack (only its salt): destroy must
+    # still see the unprotected, ephemeral copy, and the salt its state's secrets need.
+    stack = f"{DR}-drill-ba4e01"
+    world.engine.on_backend.add(stack)
+    world.stack_file(stack).write_text("encryptionsalt: v1:c2FsdA==:v1:abc\n")
+    seen: list[str] = []
+    original = world.engine.destroy
+
+    def destroy(stage: str, force_protected: bool) -> None:
+        seen.append(world.stack_file(stage).read_text())
+        original(stage, force_protected)
+
+    world.engine.destroy = destroy  # type: ignore[method-assign]
+
+    assert world.run("gc").exit_code == 0
+    (text,) = seen
+    assert world.project.is_ephemeral(stack) is False  # removed with its stack
+    assert text.startswith("# Ephemeral copy made by stageline")
+    assert text.endswith("encryptionsalt: v1:c2FsdA==:v1:abc\n")
+    assert yaml.safe_load(text)["config"]["stageline:protectData"] is False
