@@ -23,6 +23,7 @@ COMMANDS = {
     "destroy": "stageline.cli.destroy:destroy",
     "promote": "stageline.cli.promote:promote",
     "cancel": "stageline.cli.cancel:cancel",
+    "dr": "stageline.cli.dr:dr",
     "recover": "stageline.cli.recover:recover",
     "graph": "stageline.cli.graph:graph",
     "engine": "stageline.cli.engine:engine",
