@@ -97,7 +97,9 @@ def replica_lag(cloudwatch: Any, identifier: str, now: datetime) -> float | None
         MetricName="ReplicaLag",
         Dimensions=[{"Name": "DBInstanceIdentifier", "Value": identifier}],
         StartTime=now - LAG_WINDOW,
-        EndTime=now,
+        # A minute past now: the request carries whole seconds, and a point published in the
+        # current second must not fall past the end.
+        EndTime=now + timedelta(minutes=1),
         Period=60,
         Statistics=["Maximum"],
     )
