@@ -212,7 +212,11 @@ class AwsCompute(Compute):
                 "id": self.launch_template.id,
                 "version": self.launch_template.latest_version.apply(str),
             },
-            health_check_type="EC2",
+            # The ingress attaches its target group: an instance whose /healthz fails there is
+            # replaced, not only one whose EC2 status checks fail (without a target group ELB
+            # health falls back to those). Boot and image pull come first.
+            health_check_type="ELB",
+            health_check_grace_period=WARMUP_SECONDS,
             # A new release changes the launch template; roll instances instead of waiting for
             # them to be recycled.
             instance_refresh={"strategy": "Rolling", "preferences": {"min_healthy_percentage": 50}},

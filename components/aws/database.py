@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
 from components.aws.sizes import RDS_CLASSES
 from components.database import ADMIN_USER, POSTGRES_PORT, Database, DatabaseArgs
+from components.dr import ReplicaPlan
 from components.passwords import master_password
 
 
@@ -24,6 +27,8 @@ def parameter_family(engine_version: str) -> str:
 class AwsDatabase(Database):
     security_group: aws.ec2.SecurityGroup
     instance: aws.rds.Instance
+    key: aws.kms.Key | None = None
+    """A DR replica's storage key, in its own region."""
 
     def __init__(
         self, name: str, args: DatabaseArgs, opts: pulumi.ResourceOptions | None = None
@@ -65,7 +70,14 @@ class AwsDatabase(Database):
             tags=tags,
             opts=mine,
         )
-        password = master_password(name, args.password, mine)
+        replica = args.replica
+        # A replica's administrator and password are its primary's (RDS copies the whole
+        # cluster): the application keeps using them after a promotion.
+        password: pulumi.Input[str] = (
+            replica.source.replication_password
+            if replica is not None
+            else master_password(name, args.password, mine)
+        )
         # Made on every stage, used where data is protected: stages keep the same resources.
         final_snapshot = self._final_snapshot_name(name)
 
@@ -76,8 +88,7 @@ class AwsDatabase(Database):
             # Keeps the password secret in state even if a caller passes it unwrapped.
             additional_secret_outputs=["password"],
         )
-        self.instance = aws.rds.Instance(
-            f"{name}-pg",
+        common = dict(
             engine="postgres",
             engine_version=args.spec.engine_version,
             instance_class=args.spec.sku or RDS_CLASSES[args.spec.size],
@@ -85,9 +96,6 @@ class AwsDatabase(Database):
             max_allocated_storage=args.spec.storage_gb * 4,
             storage_type="gp3",
             storage_encrypted=True,
-            db_name=args.db_name,
-            username=ADMIN_USER,
-            password=pulumi.Output.secret(password),
             db_subnet_group_name=subnet_group.name,
             vpc_security_group_ids=[self.security_group.id],
             parameter_group_name=parameters.name,
@@ -106,8 +114,18 @@ class AwsDatabase(Database):
             copy_tags_to_snapshot=True,
             auto_minor_version_upgrade=True,
             tags=tags,
-            opts=data_opts,
         )
+        if replica is None:
+            self.instance = aws.rds.Instance(
+                f"{name}-pg",
+                db_name=args.db_name,
+                username=ADMIN_USER,
+                password=pulumi.Output.secret(password),
+                opts=data_opts,
+                **common,
+            )
+        else:
+            self.instance = self._replica(name, args, replica, tags, common, data_opts)
 
         self._publish(
             self.instance.arn,
@@ -117,6 +135,46 @@ class AwsDatabase(Database):
             args.db_name,
             args.spec.engine_version,
             port=self.instance.port,
+        )
+
+    def _replica(
+        self,
+        name: str,
+        args: DatabaseArgs,
+        replica: ReplicaPlan,
+        tags: dict[str, str],
+        common: dict[str, Any],
+        data_opts: pulumi.ResourceOptions,
+    ) -> aws.rds.Instance:
+        """A cross-region read replica of the primary; once the role is `active`, the same
+        instance as a standalone database.
+
+        The replica takes no name, user or password: RDS copies them from the primary, and the
+        provider replaces an instance whose `username` or `db_name` changes. The only difference
+        between the two roles is `replicate_source_db`: the provider promotes an instance whose
+        `replicate_source_db` is removed (PromoteReadReplica) in place, and reads it back empty
+        from a promoted instance, so after `stageline dr failover` has promoted it a refreshed
+        `up` has nothing to change, and nothing that replaces it (same logical name, so the
+        same identifier; same key).
+        """
+        # Encrypted cross-region replicas need a key of their own region: keys do not cross
+        # regions. It holds the data, so it is protected like the instance.
+        self.key = aws.kms.Key(
+            f"{name}-key",
+            description=f"stageline {name}: the replica database's storage",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            tags=tags,
+            opts=pulumi.ResourceOptions(
+                parent=self, protect=args.protect, retain_on_delete=args.protect
+            ),
+        )
+        return aws.rds.Instance(
+            f"{name}-pg",
+            replicate_source_db=None if replica.active else replica.source.database_id,
+            kms_key_id=self.key.arn,
+            opts=data_opts,
+            **common,
         )
 
     def _final_snapshot_name(self, name: str) -> pulumi.Output[str]:

@@ -6,8 +6,10 @@ import pulumi_aws as aws
 
 from components.aws.compute import AwsCompute
 from components.aws.database import AwsDatabase
+from components.aws.ingress import AwsIngress
 from components.aws.network import AwsNetwork
 from components.aws.observability import AwsObservability
+from components.aws.routing import AwsRouting
 from components.aws.storage import AwsStorage
 from components.kit import KitSite, TargetKit
 
@@ -20,5 +22,7 @@ def build(site: KitSite) -> TargetKit:
         database=AwsDatabase,
         storage=AwsStorage,
         observability=AwsObservability,
+        ingress=AwsIngress,
+        routing=AwsRouting,
         providers=(provider,),
     )

@@ -18,6 +18,25 @@ _COMPUTED: dict[str, Computed] = {
     "aws:s3/bucket:Bucket": lambda name: {"bucket": name},
     "aws:ec2/launchTemplate:LaunchTemplate": lambda name: {"latestVersion": 1},
     "aws:ec2/eip:Eip": lambda name: {"allocationId": f"eipalloc-{name}"},
+    "aws:lb/loadBalancer:LoadBalancer": lambda name: {
+        "dnsName": f"internal-{name}.mock.elb.amazonaws.com",
+        "arnSuffix": f"app/{name}/0123456789abcdef",
+    },
+    "aws:lb/targetGroup:TargetGroup": lambda name: {
+        "arnSuffix": f"targetgroup/{name}/0123456789abcdef"
+    },
+}
+
+# What the provider answers to the invokes the kit makes, per function token (offline plans).
+_CALLS = {
+    # Failover routing looks its private hosted zone up by name (components/aws/routing.py).
+    "aws:route53/getZone:getZone": {
+        "id": "Z0MOCKZONE",
+        "zoneId": "Z0MOCKZONE",
+        "name": "mock.zone",
+        "privateZone": True,
+        "arn": "arn:aws:route53:::hostedzone/Z0MOCKZONE",
+    },
 }
 
 
@@ -28,4 +47,6 @@ TARGET = Target(
     sdk=("pulumi_aws",),
     rules=validate,
     computed=_COMPUTED,
+    mock_calls=_CALLS,
+    ops="components.aws.ops",
 )
