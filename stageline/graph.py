@@ -34,6 +34,8 @@ class StageNode:
     is_dr: bool = False
     backup_days: int | None = None
     """database.backupRetentionDays as written (None: the default); a DR primary needs backups."""
+    drill_cidr: str | None = None
+    """A DR stage's disasterRecovery.drillCidr: where its drills' scratch replicas run."""
 
 
 def node_from_file(stack: StackFile) -> StageNode:
@@ -52,6 +54,7 @@ def node_from_file(stack: StackFile) -> StageNode:
         routable_with=keys.routable_with,
         is_dr=keys.disaster_recovery is not None,
         backup_days=database.backup_retention_days if database else None,
+        drill_cidr=keys.disaster_recovery.drill_cidr if keys.disaster_recovery else None,
     )
 
 
@@ -66,6 +69,7 @@ def node_from_config(config: StageConfig) -> StageNode:
         routable_with=config.routable_with,
         is_dr=config.disaster_recovery is not None,
         backup_days=config.spec.database.backup_retention_days,
+        drill_cidr=config.disaster_recovery.drill_cidr if config.disaster_recovery else None,
     )
 
 
@@ -162,10 +166,16 @@ def _dr_primary_issues(node: StageNode, upstream: StageNode | None) -> list[Conf
 
 
 def replica_cidrs(nodes: Mapping[str, StageNode], name: str) -> tuple[str, ...]:
-    """Ranges that may replicate `name`'s database: its DR replicas, and a DR stage's primary
-    (which streams back from it in a failback)."""
+    """Ranges that may replicate `name`'s database: its DR replicas and their drills' scratch
+    replicas (known before any drill runs, so a drill needs no change to the primary), and a
+    DR stage's primary (which streams back from it in a failback)."""
     node = nodes[name]
-    found = [n.cidr for n in nodes.values() if n.is_dr and n.promotes_from == name]
+    found = [
+        cidr
+        for n in nodes.values()
+        if n.is_dr and n.promotes_from == name
+        for cidr in (n.cidr, n.drill_cidr)
+    ]
     if node.is_dr and node.promotes_from in nodes:
         found.append(nodes[node.promotes_from].cidr)
     return tuple(sorted(c for c in found if c))

@@ -116,6 +116,9 @@ def hba(clients: list[str], replicators: list[str] = ()) -> str:  # type: ignore
         f"hostssl replication {ADMIN_USER} {c} scram-sha-256"
         for c in dict.fromkeys([*clients, *replicators])
     ]
+    # A replica on another site asks for its slot before it clones: the maintenance database
+    # only, not the application's.
+    lines += [f"hostssl postgres {ADMIN_USER} {c} scram-sha-256" for c in replicators]
     return "\n".join(lines) + "\n"
 
 
@@ -153,7 +156,7 @@ def setup_steps(
                 f"psql -h {host} -U {ADMIN_USER} -d postgres -Atc "
                 f"\"SELECT 1 FROM pg_replication_slots WHERE slot_name = '{slot}'\" "
                 f"2>/dev/null | grep -q 1; do\n"
-                f"    [ $SECONDS -lt $end ] || {{ echo 'primary {host} not ready'; exit 1; }}\n"
+                f"    [ $SECONDS -lt $end ] || {{ echo 'primary {host} not ready'; false; }}\n"
                 "    sleep 3\n"
                 "  done\n"
                 f"  rm -rf {data} && install -d -o postgres -g postgres {DATA_MOUNT}/{version}\n"

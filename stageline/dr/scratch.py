@@ -49,6 +49,10 @@ def write_scratch_file(project: Project, dr: DrStage, scratch: str) -> Path:
         text = edit_text(text, path, key, value)
     if dr.config.spec.database.deletion_protection:
         text = edit_text(text, ("config", "stageline:database"), "deletionProtection", False)
+    drill_cidr = dr.config.disaster_recovery.drill_cidr if dr.config.disaster_recovery else None
+    if drill_cidr:
+        # Beside the DR stage on its site: a network of its own range.
+        text = edit_text(text, ("config", "stageline:network"), "cidr", drill_cidr)
     target = scratch_file(project, scratch)
     target.write_text(EPHEMERAL_HEADER + text)
     return target

@@ -13,23 +13,28 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from pulumi import StackReferenceOutputDetails
+from pulumi import Output, StackReferenceOutputDetails
 
 from components import contract
 from components.contract import (
     CONTRACT_KEYS,
+    KEY_COMPUTE,
     KEY_DATABASE,
+    KEY_INGRESS,
     KEY_NETWORK,
     KEY_OBSERVABILITY,
     KEY_REGION,
     KEY_RELEASE,
+    KEY_REPLICATION,
     KEY_SCHEMA_VERSION,
     KEY_STAGE,
     KEY_STORAGE,
     KEY_TARGET,
     SCHEMA_VERSION,
+    ComputeOutput,
     ContractOutputs,
     DatabaseOutput,
+    IngressOutput,
     NetworkOutput,
     ObservabilityOutput,
     ReleaseManifest,
@@ -138,9 +143,24 @@ def test_contract_outputs_maps_every_component_output() -> None:
         ),
         storage=SimpleNamespace(resource_id="arn:s3", bucket_name="bkt"),
         observability=SimpleNamespace(log_group_name="/logs", alarm_count=2),
+        compute=SimpleNamespace(group_name="asg-1"),
+        ingress=SimpleNamespace(endpoint="http://lb/", address="lb"),
+        site="us-east-1",
+        compute_min_count=3,
     )
+    env.database.admin_user = "stageline"
     release = ReleaseManifest("2.3.4", "ghcr.io/acme/shop:2.3.4", "tpl-1")
-    outputs = EnvironmentTemplate.contract_outputs(env, "qa", "aws", "us-east-1", release)  # type: ignore[arg-type]
+
+    async def export() -> tuple[dict[str, Any], bool, Any]:
+        # Outputs live on the loop that makes them.
+        env.database.password = Output.from_input("pw")
+        found = dict(EnvironmentTemplate.contract_outputs(env, "qa", "aws", "us-east-1", release))  # type: ignore[arg-type]
+        replication = found.pop("replication")
+        return found, await replication.is_secret(), await replication.future()
+
+    outputs, secret, replication = asyncio.run(export())
+    # The password a replica streams with leaves the stage only as a secret.
+    assert secret and replication == {"user": "stageline", "password": "pw"}
     assert outputs == {
         "schemaVersion": SCHEMA_VERSION,
         "stage": "qa",
@@ -150,6 +170,7 @@ def test_contract_outputs_maps_every_component_output() -> None:
         "network": {
             "id": "vpc-1",
             "cidr": "10.1.0.0/16",
+            "site": "us-east-1",
             "privateSubnetIds": ["p"],
             "publicSubnetIds": ["q"],
         },
@@ -162,8 +183,10 @@ def test_contract_outputs_maps_every_component_output() -> None:
         },
         "storage": {"resourceId": "arn:s3", "bucket": "bkt", "region": "us-east-1"},
         "observability": {"logGroup": "/logs", "alarmCount": 2},
+        "compute": {"group": "asg-1", "minCount": 3},
+        "ingress": {"endpoint": "http://lb/", "address": "lb", "healthPath": "/healthz"},
     }
-    assert tuple(outputs) == CONTRACT_KEYS
+    assert (*outputs, "replication") == CONTRACT_KEYS
 
 
 def test_every_section_has_exactly_its_typed_keys() -> None:
@@ -176,15 +199,27 @@ def test_every_section_has_exactly_its_typed_keys() -> None:
         ),
         storage=SimpleNamespace(resource_id="s", bucket_name="b"),
         observability=SimpleNamespace(log_group_name="/l", alarm_count=0),
+        compute=SimpleNamespace(group_name="g"),
+        ingress=SimpleNamespace(endpoint="http://i/", address="i"),
+        site="r",
+        compute_min_count=1,
     )
+    env.database.admin_user = "stageline"
     release = ReleaseManifest("1", "a", "t")
-    outputs = EnvironmentTemplate.contract_outputs(env, "qa", "aws", "r", release)  # type: ignore[arg-type]
+
+    async def export() -> Any:
+        env.database.password = Output.from_input("pw")
+        return EnvironmentTemplate.contract_outputs(env, "qa", "aws", "r", release)  # type: ignore[arg-type]
+
+    outputs = asyncio.run(export())
     sections = {
         KEY_RELEASE: ReleaseOutput,
         KEY_NETWORK: NetworkOutput,
         KEY_DATABASE: DatabaseOutput,
         KEY_STORAGE: StorageOutput,
         KEY_OBSERVABILITY: ObservabilityOutput,
+        KEY_COMPUTE: ComputeOutput,
+        KEY_INGRESS: IngressOutput,
     }
     for key, schema in sections.items():
         assert list(outputs[key]) == list(schema.__annotations__), key  # type: ignore[literal-required]
@@ -201,6 +236,9 @@ def test_the_output_keys_are_the_schemas() -> None:
         KEY_DATABASE,
         KEY_STORAGE,
         KEY_OBSERVABILITY,
+        KEY_COMPUTE,
+        KEY_INGRESS,
+        KEY_REPLICATION,
     ]
     assert list(ContractOutputs.__annotations__) == keys
 

@@ -166,16 +166,10 @@ def test_each_graph_rule(stacks: dict[str, dict[str, Any]], expected: list[Confi
 VALID = [
     ("unrelated stages share a range", {"dev": aws("10.1.0.0/16"), "t": aws("10.1.0.0/16", "dev")}),
     (
-        "DR replica in the same region of another target",
+        "DR replica in another region of its primary's target",
         {
             "prod": aws("10.1.0.0/16"),
-            "dr": {
-                "target": "gcp",
-                "region": "us-east-1",
-                "promotesFrom": "prod",
-                "network": {"cidr": "10.2.0.0/16"},
-                "disasterRecovery": DR,
-            },
+            "dr": aws("10.2.0.0/16", "prod", "us-west-2", disasterRecovery=DR),
         },
     ),
     (

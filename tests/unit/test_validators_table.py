@@ -447,9 +447,36 @@ GRAPH: list[tuple[str, list[StageNode], list[ConfigIssue]]] = [
         ],
     ),
     (
-        # The same region name on another target is another place.
-        "DR with the region name on another target",
+        # A replica is built from its primary's services: another target cannot host it
+        # (and the same region name there is another place, so only the target is reported).
+        "DR on another target",
         [node("p"), node("dr", upstream="p", is_dr=True, target="gcp")],
+        [
+            ConfigIssue(
+                "target",
+                "gcp",
+                "a DR replica runs on its primary's target; p is on aws",
+                "set target: aws and a second aws region or site",
+                stack="dr",
+            )
+        ],
+    ),
+    (
+        "DR whose primary keeps no backups",
+        [node("p", backup_days=0), node("dr", upstream="p", is_dr=True, region="us-west-2")],
+        [
+            ConfigIssue(
+                "database.backupRetentionDays",
+                0,
+                "primary p of DR stage dr keeps no backups, so its database cannot be replicated",
+                "set database.backupRetentionDays to 1 or more in stacks/Pulumi.p.yaml",
+                stack="p",
+            )
+        ],
+    ),
+    (
+        "a stage without DR may promote from one without backups",
+        [node("p", backup_days=0), node("q", upstream="p")],
         [],
     ),
     (
