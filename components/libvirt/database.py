@@ -164,6 +164,10 @@ def setup_steps(
                 f"pg_basebackup -h {host} -U {ADMIN_USER} -D {data} -X stream -S {slot} "
                 # A spread checkpoint would hold the clone for minutes on an idle primary.
                 "--checkpoint=fast\n"
+                # The seed's postgresql.conf says where to follow; a primary that once followed
+                # another (a failback) carries that in postgresql.auto.conf, which the clone copies.
+                f"  sed -i '/^primary_conninfo/d; /^primary_slot_name/d' "
+                f"{data}/postgresql.auto.conf\n"
                 f"  touch {data}/standby.signal && chown postgres:postgres {data}/standby.signal\n"
                 "fi",
             )

@@ -25,11 +25,16 @@ from components.dr_ops import (
     ReplicationState,
     StackView,
 )
-from components.libvirt.database import slot_name
+from components.libvirt.database import SLOT, slot_name
 from components.libvirt.resources import dns_host
 from components.libvirt.resources.connection import LibvirtUnreachable, connect, find
 from components.libvirt.resources.guest_agent import AgentUnavailable, guest_exec
-from components.libvirt.resources.replication import SqlFailed, promote_if_standby, run_sql
+from components.libvirt.resources.replication import (
+    SqlFailed,
+    promote_if_standby,
+    run_sql,
+    slot_sql,
+)
 from components.libvirt.storage import OBJECTS
 from components.routing import RECORD
 
@@ -172,6 +177,34 @@ class LibvirtOperations:
         detail = f"{status} appVersion {version}, database {role}" if status else body
         return IngressHealth(status == 200, detail, version, role)
 
+    def rebuild_replica(self, sides: DrSides) -> None:
+        """Make the old primary (`sides.replica`) a standby of the active side: its cluster
+        diverged at the failover, so it is cloned again (HA standby and all)."""
+        _follow(sides.primary, sides.replica)
+
+    def switchover(self, sides: DrSides) -> None:
+        """Planned, no data loss: `sides.primary` (the active side) stops cleanly, which hands
+        its standby every change; the standby takes over and the old side follows it again."""
+        active, standby = sides.primary, sides.replica
+        version = str(active.outputs["database"]["engineVersion"])
+        _shell(active, _db(active), f"systemctl stop postgresql@{version}-main")
+        done = _shell(
+            active,
+            _db(active),
+            f"/usr/lib/postgresql/{version}/bin/pg_controldata "
+            f"/var/lib/postgresql/{version}/main | sed -n 's/^Latest checkpoint location: *//p'",
+        ).strip()
+        end = time.monotonic() + 120
+        while _sql(standby, f"SELECT pg_last_wal_replay_lsn() >= '{done}'::pg_lsn") != "t":
+            if time.monotonic() > end:
+                raise OperationFailed(
+                    f"{standby.stack} did not replay {active.stack}'s last change ({done}) in "
+                    f"120 s; {active.stack} is stopped: start it to keep serving from it"
+                )
+            time.sleep(1)
+        promote_if_standby(_site(standby), _db(standby))
+        _follow(standby, active)
+
     def write_marker(self, view: StackView, name: str) -> Marker:
         _check(name)
         epoch = _sql(
@@ -196,6 +229,75 @@ class LibvirtOperations:
             database="app",
         )
         return Marker(name, _at(found), {"row": True}) if found else None
+
+
+REBUILD_SECONDS = 900.0
+"""How long one server may take to clone its upstream."""
+
+
+def _shell(view: StackView, domain: str, command: str, timeout: float = 60.0) -> str:
+    try:
+        with connect(_site(view)) as conn:
+            dom = find(lambda: conn.lookupByName(domain))
+            if dom is None:
+                raise OperationFailed(f"{view.stack}: no domain {domain}")
+            code, out, err = guest_exec(dom, "/bin/sh", ["-c", command], timeout=timeout)
+    except (LibvirtUnreachable, libvirt.libvirtError, AgentUnavailable) as exc:
+        raise OperationFailed(f"{view.stack}: {domain} cannot be asked: {exc}") from exc
+    if code != 0:
+        raise OperationFailed(f"{view.stack}: {domain}: {(err or out).strip()[-400:]}")
+    return out
+
+
+def reclone_script(version: str, host: str, slot: str) -> str:
+    """Replace the server's cluster with a fresh clone of `host`'s, following it."""
+    data = f"/var/lib/postgresql/{version}/main"
+    conninfo = (
+        f"host={host} port=5432 user=stageline passfile=/etc/stageline/pgpass "
+        f"sslmode=require application_name={slot}"
+    )
+    return (
+        "set -e\n"
+        f"systemctl stop postgresql@{version}-main\n"
+        f"rm -rf {data} && install -d -o postgres -g postgres /var/lib/postgresql/{version}\n"
+        "runuser -u postgres -- env PGPASSFILE=/etc/stageline/pgpass PGSSLMODE=require "
+        f"pg_basebackup -h {host} -U stageline -D {data} -X stream -S {slot} --checkpoint=fast\n"
+        # postgresql.conf is the seed's, rewritten at boot: where to follow lives with the data,
+        # replacing what the clone brought from its upstream's.
+        f"sed -i '/^primary_conninfo/d; /^primary_slot_name/d' {data}/postgresql.auto.conf\n"
+        f'printf "%s\\n" "primary_conninfo = \'{conninfo}\'" '
+        f"\"primary_slot_name = '{slot}'\" >> {data}/postgresql.auto.conf\n"
+        f"touch {data}/standby.signal\n"
+        f"chown postgres:postgres {data}/standby.signal {data}/postgresql.auto.conf\n"
+        f"systemctl start postgresql@{version}-main\n"
+    )
+
+
+def _follow(upstream: StackView, follower: StackView) -> None:
+    """Clone `follower`'s database servers from `upstream`'s first server, through a slot of
+    the follower's on it; its HA standby (if any) then cascades from it."""
+    version = str(upstream.outputs["database"]["engineVersion"])
+    host = str(upstream.outputs["database"]["endpoint"])
+    slot = slot_name(follower.stack)
+    try:
+        following = _sql(
+            follower,
+            "SELECT pg_is_in_recovery() AND coalesce((SELECT status = 'streaming' AND "
+            f"conninfo LIKE '%host={host} %' FROM pg_stat_wal_receiver), false)",
+        )
+    except OperationFailed:
+        following = "f"  # stopped (a switchover stops it first): it is cloned afresh
+    if following == "t":
+        return
+    _sql(upstream, slot_sql(slot))
+    _shell(follower, _db(follower), reclone_script(version, host, slot), timeout=REBUILD_SECONDS)
+    standby = f"{follower.stack}-db-1"
+    with connect(_site(follower)) as conn:
+        has_standby = find(lambda: conn.lookupByName(standby)) is not None
+    if has_standby:
+        first = str(follower.outputs["database"]["endpoint"])
+        _sql(follower, slot_sql(SLOT))
+        _shell(follower, standby, reclone_script(version, first, SLOT), timeout=REBUILD_SECONDS)
 
 
 def _check(name: str) -> None:

@@ -31,10 +31,12 @@ def _agent(dom: libvirt.virDomain, command: str, **arguments: Any) -> Any:
     return json.loads(answer)["return"]
 
 
-def guest_exec(dom: libvirt.virDomain, path: str, args: list[str]) -> tuple[int, str, str]:
+def guest_exec(
+    dom: libvirt.virDomain, path: str, args: list[str], timeout: float = EXEC_TIMEOUT
+) -> tuple[int, str, str]:
     """Run a program in the guest and wait for it: (exit code, stdout, stderr)."""
     pid = _agent(dom, "guest-exec", path=path, arg=args, **{"capture-output": True})["pid"]
-    end = time.monotonic() + EXEC_TIMEOUT
+    end = time.monotonic() + timeout
     while True:
         status = _agent(dom, "guest-exec-status", pid=pid)
         if status.get("exited"):
@@ -42,5 +44,5 @@ def guest_exec(dom: libvirt.virDomain, path: str, args: list[str]) -> tuple[int,
             err = base64.b64decode(status.get("err-data", "")).decode(errors="replace")
             return int(status.get("exitcode", -1)), out, err
         if time.monotonic() > end:
-            raise AgentUnavailable(f"{path} did not finish in {EXEC_TIMEOUT:.0f} s")
+            raise AgentUnavailable(f"{path} did not finish in {timeout:.0f} s")
         time.sleep(0.3)

@@ -59,7 +59,7 @@ def run_sql(
         time.sleep(3)
 
 
-def _slot_sql(slot: str) -> str:
+def slot_sql(slot: str) -> str:
     return (
         f"SELECT pg_create_physical_replication_slot('{slot}') WHERE NOT EXISTS "
         f"(SELECT FROM pg_replication_slots WHERE slot_name = '{slot}')"
@@ -75,7 +75,7 @@ def _drop_sql(slot: str) -> str:
 
 class SlotProvider(ResourceProvider):
     def create(self, props: dict[str, Any]) -> CreateResult:
-        run_sql(props["uri"], props["domain"], _slot_sql(props["slot"]))
+        run_sql(props["uri"], props["domain"], slot_sql(props["slot"]))
         return CreateResult(f"{props['domain']}/{props['slot']}", props)
 
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
@@ -123,6 +123,10 @@ def promote_if_standby(uri: str, domain: str) -> bool:
     if run_sql(uri, domain, "SELECT pg_is_in_recovery()") != "t":
         return False
     run_sql(uri, domain, "SELECT pg_promote(true, 60)")
+    # Where a failback had it follow lives with the data (postgresql.auto.conf); a primary's
+    # data must not carry it on into a clone of it. (ALTER SYSTEM runs one per statement.)
+    for setting in ("primary_conninfo", "primary_slot_name"):
+        run_sql(uri, domain, f"ALTER SYSTEM RESET {setting}")
     return True
 
 
