@@ -17,6 +17,11 @@ SETUP_BOOTING = "booting"
 """The machine runs but cannot be asked yet (its agent is not up)."""
 
 
+class HealthUnavailable(RuntimeError):
+    """The stage's machines cannot be asked at all (their host does not answer): the message
+    names the host and why."""
+
+
 @dataclass(frozen=True)
 class DatabaseState:
     role: str

@@ -8,6 +8,7 @@ runs components/libvirt/guest_probe.py once per check.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from xml.etree import ElementTree as ET
@@ -18,11 +19,17 @@ from components.health import (
     SETUP_BOOTING,
     SETUP_DONE,
     DatabaseState,
+    HealthUnavailable,
     MachineHealth,
     StageHealth,
 )
 from components.libvirt.resources import kvm_probe
-from components.libvirt.resources.connection import METADATA_NS, connect, not_found
+from components.libvirt.resources.connection import (
+    METADATA_NS,
+    LibvirtUnreachable,
+    connect,
+    not_found,
+)
 from components.libvirt.resources.guest_agent import AgentUnavailable, guest_exec
 from components.libvirt.settings import LibvirtSettings
 
@@ -93,17 +100,27 @@ def stage_health(stack: str, settings: LibvirtSettings) -> StageHealth:
                 return None
             raise
 
-    with connect(settings.uri) as conn:
-        domains = sorted(conn.listAllDomains(), key=lambda d: d.name())
-        # Each guest runs its probe in its own time: ask them all at once.
-        with ThreadPoolExecutor(max_workers=8) as pool:
-            machines = [m for m in pool.map(ask, domains) if m is not None]
-        notes = []
-        emulated = [
-            d for d in domains if d.name() in {m.name for m in machines if m.kind == "qemu"}
-        ]
-        if settings.domain_type == "auto" and emulated:
-            notes.append(_fallback_note(conn, emulated[0]))
+    try:
+        with connect(settings.uri) as conn:
+            return _ask_all(conn, stack, settings, ask)
+    except LibvirtUnreachable as exc:
+        raise HealthUnavailable(str(exc)) from exc
+
+
+def _ask_all(
+    conn: libvirt.virConnect,
+    stack: str,
+    settings: LibvirtSettings,
+    ask: Callable[[libvirt.virDomain], MachineHealth | None],
+) -> StageHealth:
+    domains = sorted(conn.listAllDomains(), key=lambda d: d.name())
+    # Each guest runs its probe in its own time: ask them all at once.
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        machines = [m for m in pool.map(ask, domains) if m is not None]
+    notes = []
+    emulated = [d for d in domains if d.name() in {m.name for m in machines if m.kind == "qemu"}]
+    if settings.domain_type == "auto" and emulated:
+        notes.append(_fallback_note(conn, emulated[0]))
     return StageHealth(machines, notes)
 
 

@@ -7,7 +7,7 @@ import json
 
 import click
 
-from components.health import MachineHealth, StageHealth
+from components.health import HealthUnavailable, MachineHealth, StageHealth
 from stageline.cli.context import CliContext
 from stageline.health import health_reader
 
@@ -68,7 +68,10 @@ def status(obj: CliContext, stage: str, fmt: str) -> None:
             f"stage {stage!r}'s target cannot look inside its machines; "
             f"see `stageline outputs {stage}`"
         )
-    health = read()
+    try:
+        health = read()
+    except HealthUnavailable as exc:
+        raise click.ClickException(f"{stage}: {exc}") from exc
     if fmt == "json":
         click.echo(
             json.dumps(

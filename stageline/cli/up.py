@@ -8,6 +8,7 @@ import click
 from pulumi import automation as auto
 
 from components.contract import KEY_RELEASE, ReleaseManifest
+from components.health import HealthUnavailable
 from stageline.automation import up_once
 from stageline.cli.context import CliContext, engine_errors
 from stageline.health import NotHealthy, SetupFailed, health_reader, wait_healthy
@@ -52,6 +53,9 @@ def wait_for_machines(obj: CliContext, stage: str, timeout: float) -> None:
         raise click.ClickException(
             f"{stage}: {exc}. See `stageline status {stage}`; `--wait-timeout` waits longer."
         ) from exc
+    except HealthUnavailable as exc:
+        message = f"{stage}: deployed, but its machines cannot be asked: {exc}"
+        raise click.ClickException(message) from exc
     for note in health.notes:
         click.echo(f"warning: {note}")
     kinds = sorted({m.kind for m in health.machines if m.kind})

@@ -25,20 +25,31 @@ HOSTS = REPO / ".stageline" / "test-hosts"
 SERVICES = REPO / "scripts" / "services"
 DC1 = "10.250.0.2"
 """The test KVM host `scripts/services` runs in network namespace stageline-dc1."""
+DC2 = "10.250.0.6"
+"""The second site's SSH host, in network namespace stageline-dc2 (the DR site)."""
+
+
+def site_uri(address: str) -> str:
+    key, known = HOSTS / "id_ed25519", HOSTS / "known_hosts"
+    return f"qemu+ssh://root@{address}/system?keyfile={key}&known_hosts={known}"
 
 
 def dc1_uri() -> str:
-    key, known = HOSTS / "id_ed25519", HOSTS / "known_hosts"
-    return f"qemu+ssh://root@{DC1}/system?keyfile={key}&known_hosts={known}"
+    return site_uri(DC1)
+
+
+def dc2_uri() -> str:
+    return site_uri(DC2)
 
 
 def base_image() -> Path:
     return HOSTS / "images" / "base.qcow2"
 
 
-def ssh(up: bool) -> None:
-    """Stop or start dc1's sshd: the SSH host goes down or comes back."""
-    subprocess.run([str(SERVICES), "start-ssh" if up else "stop-ssh"], check=True, timeout=60)
+def ssh(up: bool, site: str = "dc1") -> None:
+    """Stop or start a site's sshd: the SSH host goes down or comes back."""
+    command = "start-ssh" if up else "stop-ssh"
+    subprocess.run([str(SERVICES), command, site], check=True, timeout=60)
 
 
 def _pool_busy(exc: BaseException) -> bool:
@@ -191,11 +202,15 @@ STAGE_PREFIXES = ("local-", "onprem-")
 
 @contextmanager
 def libvirt_stages(
-    project: Path, pools: str, image: Path, onprem: Mapping[str, Any] | None = None
+    project: Path,
+    pools: str,
+    image: Path,
+    onprem: Mapping[str, Any] | None = None,
+    onprem_dr: Mapping[str, Any] | None = None,
 ) -> Iterator[Path]:
-    """The project's `local` and `onprem` stages on this machine's libvirt (onprem through dc1's
-    SSH), booting `image`, with their pools in POOLS/`pools`; everything they made is removed
-    afterwards, whatever the test reached."""
+    """The project's `local`, `onprem` and `onprem-dr` stages on this machine's libvirt (onprem
+    through dc1's SSH, onprem-dr through dc2's), booting `image`, with their pools in
+    POOLS/`pools`; everything they made is removed afterwards, whatever the test reached."""
     for prefix in STAGE_PREFIXES:
         found = objects(LOCAL_URI, prefix)
         if found.domains or found.networks or found.pools:
@@ -211,14 +226,20 @@ def libvirt_stages(
         project / "stacks/Pulumi.onprem.yaml",
         {**common, "libvirt.uri": dc1_uri(), **(onprem or {})},
     )
+    edit_stack_file(
+        project / "stacks/Pulumi.onprem-dr.yaml",
+        {**common, "libvirt.uri": dc2_uri(), **(onprem_dr or {})},
+    )
     try:
         yield project
     finally:
         ssh(up=True)
+        ssh(up=True, site="dc2")
         for prefix in STAGE_PREFIXES:
             remove_all(LOCAL_URI, prefix)
         subprocess.run(["rm", "-rf", str(pool_path), "/var/log/stageline/local"], check=False)
-        subprocess.run(["rm", "-rf", "/var/log/stageline/onprem"], check=False)
+        for logs in Path("/var/log/stageline").glob("onprem*"):
+            subprocess.run(["rm", "-rf", str(logs)], check=False)
 
 
 def cli_on(project: Path) -> Callable[..., Result]:

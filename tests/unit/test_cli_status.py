@@ -39,3 +39,13 @@ def test_a_target_that_cannot_look_inside_says_so(stacks_copy: Path) -> None:
     code, output = status(stacks_copy, "dev")
     assert code == 1
     assert "stage 'dev''s target cannot look inside its machines" in output
+
+
+def test_a_host_that_does_not_answer_is_named(stacks_copy: Path) -> None:
+    # Nothing listens on loopback port 1: ssh is refused at once, and nothing leaves the host.
+    uri = "qemu+ssh://root@127.0.0.1:1/system?known_hosts=/dev/null"
+    edit_stack_file(stacks_copy / "Pulumi.onprem.yaml", {"libvirt.uri": uri})
+    code, output = status(stacks_copy, "onprem")
+    assert code == 1
+    assert f"onprem: cannot reach libvirt at {uri}" in output
+    assert "Traceback" not in output
