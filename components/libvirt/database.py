@@ -125,8 +125,8 @@ def hba(clients: list[str], replicators: list[str] = ()) -> str:  # type: ignore
 def setup_steps(
     version: str, db: str, upstream: Upstream | None, serves_slot: bool = False
 ) -> list[Step]:
-    """A primary without `upstream`; else a standby cloned from it and streaming. A standby
-    that `serves_slot` keeps the slot of a standby cascading from it."""
+    """A primary without `upstream`; else a standby cloned from it and streaming. A server
+    that `serves_slot` keeps the slot of its HA standby (which cascades from it on a replica)."""
     data = f"{DATA_MOUNT}/{version}/main"
     conf = f"/etc/postgresql/{version}/main"
     psql = "runuser -u postgres -- psql -v ON_ERROR_STOP=1 -q"
@@ -211,9 +211,14 @@ def setup_steps(
                 f"ALTER ROLE {ADMIN_USER} PASSWORD :'pw';\n"
                 f"SELECT 'CREATE DATABASE {db} OWNER {ADMIN_USER}' WHERE NOT EXISTS "
                 f"(SELECT FROM pg_database WHERE datname = '{db}') \\gexec\n"
-                f"SELECT pg_create_physical_replication_slot('{SLOT}') WHERE NOT EXISTS "
-                f"(SELECT FROM pg_replication_slots WHERE slot_name = '{SLOT}');\n"
-                "SQL",
+                # Only for a standby that exists: an unused slot keeps WAL forever.
+                + (
+                    f"SELECT pg_create_physical_replication_slot('{SLOT}') WHERE NOT EXISTS "
+                    f"(SELECT FROM pg_replication_slots WHERE slot_name = '{SLOT}');\n"
+                    if serves_slot
+                    else ""
+                )
+                + "SQL",
             )
         ]
     else:
@@ -357,8 +362,8 @@ class LibvirtDatabase(Database):
                 ),
             )
             self.data_volumes.append(data)
-            # The first server of an HA replica keeps the slot its standby cascades from.
-            serves = i == 0 and first is not None and args.spec.high_availability
+            # The first server of an HA pair keeps the slot its standby streams through.
+            serves = i == 0 and args.spec.high_availability
             seed = secret.apply(
                 lambda pw, host=hostname, up=upstream, serves=serves: postgres_user_data(
                     host,
