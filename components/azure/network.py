@@ -80,15 +80,20 @@ class AzureNetwork(Network):
         vnet_child = pulumi.ResourceOptions(parent=self.vnet)
 
         # Beyond Azure's defaults (deny from the internet, allow inside the VNet), the private
-        # tier refuses the internet explicitly and the database subnet takes PostgreSQL from
-        # the private tier only.
+        # tier refuses the internet explicitly (but for Traffic Manager's probes) and the
+        # database subnet takes PostgreSQL from the private tier only.
         public_nsg = network.NetworkSecurityGroup(
             f"{name}-public-nsg", resource_group_name=rg, tags=tags, opts=vnet_child
         )
         private_nsg = network.NetworkSecurityGroup(
             f"{name}-private-nsg",
             resource_group_name=rg,
-            security_rules=[_rule("deny-internet-inbound", 4000, "Deny", "Internet", "*")],
+            security_rules=[
+                # Traffic Manager probes `/healthz` through the app's public load balancer;
+                # the instances' own group admits them to the app port only.
+                _rule("traffic-manager-probes", 3900, "Allow", "AzureTrafficManager", "*"),
+                _rule("deny-internet-inbound", 4000, "Deny", "Internet", "*"),
+            ],
             tags=tags,
             opts=vnet_child,
         )
