@@ -1,8 +1,10 @@
 """The app's entry point on GCP: a global external Application Load Balancer.
 
 A health check on `/healthz` at the app port, a backend service on the compute's managed
-instance group, a URL map, an HTTP proxy and a global forwarding rule on a reserved address:
-the address is what the contract publishes and Cloud DNS's failover record health-checks.
+instance group, a URL map, an HTTP proxy and a global forwarding rule. The rule's address is
+what the contract publishes and Cloud DNS's failover record health-checks. It is the rule's
+own (ephemeral) address, kept as long as the rule is: a re-created rule gets a new one, which
+the next `up` of the DR stage writes into the record.
 
 Who may connect: the load balancer's proxies, not the clients, reach the instances, so a
 firewall cannot tell clients apart. A Cloud Armor policy on the backend service admits only
@@ -75,7 +77,6 @@ class GcpIngress(Ingress):
     backend: compute.BackendService
     url_map: compute.URLMap
     proxy: compute.TargetHttpProxy
-    ip: compute.GlobalAddress
     forwarding_rule: compute.GlobalForwardingRule
 
     def __init__(
@@ -134,15 +135,14 @@ class GcpIngress(Ingress):
         )
         self.url_map = compute.URLMap(f"{name}-urls", default_service=self.backend.id, opts=mine)
         self.proxy = compute.TargetHttpProxy(f"{name}-proxy", url_map=self.url_map.id, opts=mine)
-        self.ip = compute.GlobalAddress(f"{name}-ip", ip_version="IPV4", labels=tags, opts=mine)
         self.forwarding_rule = compute.GlobalForwardingRule(
             f"{name}-http",
             target=self.proxy.id,
-            ip_address=self.ip.address,
+            ip_version="IPV4",
             ip_protocol="TCP",
             port_range=str(args.listen_port),
             load_balancing_scheme=SCHEME,
             labels=tags,
             opts=mine,
         )
-        self._publish(self.ip.address, args.listen_port)
+        self._publish(self.forwarding_rule.ip_address, args.listen_port)

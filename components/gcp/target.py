@@ -30,7 +30,9 @@ _COMPUTED: dict[str, Computed] = {
         "email": f"{name}@mock-project.iam.gserviceaccount.com",
         "member": f"serviceAccount:{name}@mock-project.iam.gserviceaccount.com",
     },
-    "gcp:compute/globalAddress:GlobalAddress": lambda name: {"address": "203.0.113.20"},
+    "gcp:compute/globalForwardingRule:GlobalForwardingRule": lambda name: {
+        "ipAddress": "203.0.113.20",
+    },
     "gcp:compute/regionInstanceGroupManager:RegionInstanceGroupManager": lambda name: {
         "instanceGroup": f"projects/mock-project/regions/region/instanceGroups/{name}",
     },
