@@ -21,6 +21,7 @@ import yaml
 
 from components.azure.ingress import client_ranges
 from components.azure.ops import OPERATIONS
+from components.azure.settings import parse_settings
 from components.dr_ops import DrSides, OperationUnavailable, StackView, operations_of
 from components.targets import target_of
 from stageline.plan.runner import StagePlan
@@ -354,3 +355,16 @@ def test_ingress_health_asks_healthz_through_the_endpoint(
     gone = StackView(DR, "northeurope", {"ingress": {"endpoint": "http://127.0.0.1:9/"}})
     down = OPERATIONS.ingress_health(gone)
     assert not down.healthy and "127.0.0.1:9" in down.detail, down
+
+
+@pytest.mark.parametrize(
+    ("value", "ok"), [("shop-dns", True), ("rg.(dns)_1", True), ("bad/group", False), ("x.", False)]
+)
+def test_dns_zone_resource_group_setting(value: str, ok: bool) -> None:
+    settings, issues = parse_settings({"dnsZoneResourceGroup": value})
+    if ok:
+        assert settings is not None and settings.dns_zone_resource_group == value, issues
+        return
+    (issue,) = issues
+    assert (issue.key, issue.value) == ("azure.dnsZoneResourceGroup", value), issue
+    assert "resource group" in issue.problem and issue.fix, issue

@@ -23,6 +23,7 @@ from components.gcp.database import master_instance
 from components.gcp.ingress import GOOGLE_FRONT_ENDS, client_ranges
 from components.gcp.ops import OPERATIONS
 from components.gcp.routing import managed_zone_name, probe_regions
+from components.gcp.settings import parse_settings
 from components.targets import target_of
 from stageline.plan.runner import StagePlan
 from stageline.plan.runner import unwrap_secrets as plain
@@ -336,3 +337,14 @@ def test_ingress_health_asks_healthz_through_the_endpoint(
     assert health.healthy and health.app_version == "2.0.0", health
     status[0] = 503
     assert not OPERATIONS.ingress_health(view).healthy
+
+
+@pytest.mark.parametrize(("value", "ok"), [("example-com", True), ("Example.com", False)])
+def test_dns_managed_zone_setting(value: str, ok: bool) -> None:
+    settings, issues = parse_settings({"dnsManagedZone": value})
+    if ok:
+        assert settings is not None and settings.dns_managed_zone == value, issues
+        return
+    (issue,) = issues
+    assert (issue.key, issue.value) == ("gcp.dnsManagedZone", value), issue
+    assert "managed zone" in issue.problem and issue.fix, issue
