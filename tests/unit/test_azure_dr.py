@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -20,6 +21,7 @@ import pytest
 import yaml
 
 from components.azure.ingress import client_ranges
+from components.azure.naming import AUTONAME_SUFFIX, MAX_STACK_LENGTH
 from components.azure.ops import OPERATIONS
 from components.azure.settings import parse_settings
 from components.dr_ops import DrSides, OperationUnavailable, StackView, operations_of
@@ -368,3 +370,35 @@ def test_dns_zone_resource_group_setting(value: str, ok: bool) -> None:
     (issue,) = issues
     assert (issue.key, issue.value) == ("azure.dnsZoneResourceGroup", value), issue
     assert "resource group" in issue.problem and issue.fix, issue
+
+
+def test_the_longest_stack_names_fit_the_dr_names(tmp_path: Path) -> None:
+    primary = "az-" + "p" * (MAX_STACK_LENGTH - 3)
+    dr = "az-dr-" + "d" * (MAX_STACK_LENGTH - 6)
+    folder = tmp_path / "stacks"
+    folder.mkdir()
+    _write(folder, primary, _stage(**{"stageline:stage": primary}))
+    (first,) = plan_folder(folder, [primary])
+    outputs = _primary_outputs(first)
+    config = _dr()
+    config.update({"stageline:stage": dr, "stageline:promotesFrom": primary})
+    config["stageline:routableWith"] = [primary]
+    _write(folder, dr, config)
+    (plan,) = plan_folder(folder, [dr], {primary: outputs})
+    assert plan.ok, plan.error
+    label = re.compile(r"[a-z][a-z0-9-]{0,61}[a-z0-9]")
+    profile = one(plan, PROFILE)
+    # Auto-named: the logical name plus 8 characters; Traffic Manager takes at most 63.
+    assert len(profile.name) + AUTONAME_SUFFIX <= 63, profile.urn
+    relative = profile.inputs["dnsConfig"]["relativeName"]
+    assert label.fullmatch(relative), relative
+    ip = next(
+        r
+        for r in of_type(plan, "azure-native:network:PublicIPAddress")
+        if "dnsSettings" in r.inputs
+    )
+    assert label.fullmatch(ip.inputs["dnsSettings"]["domainNameLabel"]), ip.urn
+    lb = one(plan, LB)
+    assert len(lb.inputs["loadBalancerName"]) <= 80, lb.urn
+    for r in of_type(plan, "azure-native:network:NetworkSecurityGroup"):
+        assert len(r.name) + AUTONAME_SUFFIX <= 80, r.urn

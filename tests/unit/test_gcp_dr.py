@@ -21,6 +21,7 @@ import yaml
 from components.dr_ops import DrSides, OperationUnavailable, StackView, operations_of
 from components.gcp.database import master_instance
 from components.gcp.ingress import GOOGLE_FRONT_ENDS, client_ranges
+from components.gcp.naming import AUTONAME_SUFFIX, MAX_STACK_LENGTH, is_rfc1035
 from components.gcp.ops import OPERATIONS
 from components.gcp.routing import managed_zone_name, probe_regions
 from components.gcp.settings import parse_settings
@@ -348,3 +349,39 @@ def test_dns_managed_zone_setting(value: str, ok: bool) -> None:
     (issue,) = issues
     assert (issue.key, issue.value) == ("gcp.dnsManagedZone", value), issue
     assert "managed zone" in issue.problem and issue.fix, issue
+
+
+# Types the ingress and routing add, which pulumi-gcp auto-names with "-" and 7 characters.
+DR_AUTONAMED = {
+    f"gcp:compute/{t}"
+    for t in (
+        "firewall:Firewall",
+        "healthCheck:HealthCheck",
+        "securityPolicy:SecurityPolicy",
+        "backendService:BackendService",
+        "uRLMap:URLMap",
+        "targetHttpProxy:TargetHttpProxy",
+        "globalForwardingRule:GlobalForwardingRule",
+    )
+}
+
+
+def test_the_longest_stack_names_fit_the_dr_names(tmp_path: Path) -> None:
+    primary = "gc-" + "p" * (MAX_STACK_LENGTH - 3)
+    dr = "gc-dr-" + "d" * (MAX_STACK_LENGTH - 6)
+    folder = tmp_path / "stacks"
+    folder.mkdir()
+    _write(folder, primary, _stage(**{"stageline:stage": primary}))
+    (first,) = plan_folder(folder, [primary])
+    assert first.ok, first.error
+    config = _dr()
+    config.update({"stageline:stage": dr, "stageline:promotesFrom": primary})
+    config["stageline:routableWith"] = [primary]
+    _write(folder, dr, config)
+    (plan,) = plan_folder(folder, [dr], {primary: plain(first.exports)})
+    assert plan.ok, plan.error
+    autonamed = [r for r in plan.resources if r.type in DR_AUTONAMED]
+    assert {r.type for r in autonamed} == DR_AUTONAMED
+    for r in autonamed:
+        physical = f"{r.name.lower()}-{'0' * (AUTONAME_SUFFIX - 1)}"
+        assert is_rfc1035(physical), f"{r.urn}: {physical} ({len(physical)} characters)"
