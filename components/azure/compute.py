@@ -15,6 +15,7 @@ from pulumi_azure_native import (
 )
 
 from components.accounts import LOGIN_USER
+from components.azure.frontend import Frontend, app_rules, build_frontend
 from components.azure.naming import storage_account_prefix
 from components.azure.release import SecretSource, encoded, release_script, without_release
 from components.azure.sizes import VM_SIZES
@@ -92,10 +93,22 @@ class AzureCompute(Compute):
     grants: list[authorization.RoleAssignment]
     scale_set: compute.VirtualMachineScaleSet
     autoscale: monitor.AutoscaleSetting
+    frontend: Frontend | None
+    """The load balancer the scale set joins (built here because Azure binds a scale set to
+    its backend pool when it is created); the ingress concern publishes it. None without
+    `frontend`."""
 
     def __init__(
-        self, name: str, args: ComputeArgs, opts: pulumi.ResourceOptions | None = None
+        self,
+        name: str,
+        args: ComputeArgs,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        frontend: bool = False,
     ) -> None:
+        """`frontend` builds the load balancer the ingress concern publishes (the kit turns it
+        on). Its rules are separate resources the ingress adds client ranges to. Default off:
+        the scale set is reachable from the stage network only."""
         super().__init__("stageline:compute:AzureCompute", name, None, opts)
         tags = dict(args.tags or {})
         mine = pulumi.ResourceOptions(parent=self)
@@ -104,46 +117,60 @@ class AzureCompute(Compute):
         self.resource_group = resources.ResourceGroup(f"{name}-rg", tags=tags, opts=mine)
         rg = self.resource_group.name
 
-        # Only the stage network reaches the app port; everything else inbound is refused,
-        # SSH included (operators use Run Command or Bastion).
-        self.security_group = network.NetworkSecurityGroup(
-            f"{name}-nsg",
-            resource_group_name=rg,
-            security_rules=[
-                {
-                    "name": "app-from-stage-network",
-                    "priority": 100,
-                    "direction": "Inbound",
-                    "access": "Allow",
-                    "protocol": "Tcp",
-                    "source_address_prefix": args.ingress_cidr,
-                    "source_port_range": "*",
-                    "destination_address_prefix": "*",
-                    "destination_port_range": str(args.spec.app_port),
-                },
-                {
-                    "name": "deny-other-inbound",
-                    "priority": 4096,
-                    "direction": "Inbound",
-                    "access": "Deny",
-                    "protocol": "*",
-                    "source_address_prefix": "*",
-                    "source_port_range": "*",
-                    "destination_address_prefix": "*",
-                    "destination_port_range": "*",
-                },
-            ],
-            tags=tags,
-            opts=mine,
+        client = authorization.get_client_config_output(
+            opts=pulumi.InvokeOutputOptions(parent=self)
         )
+        self.frontend = None
+        if frontend:
+            # A load balancer's probes and clients need rules of their own, which the ingress
+            # adds to this group: its rules are separate resources rather than inline ones,
+            # since Azure drops separate rules whenever inline ones are written. A new name,
+            # so a stage that had inline rules gets a fresh group instead of clashing ones.
+            self.security_group = network.NetworkSecurityGroup(
+                f"{name}-app-nsg", resource_group_name=rg, tags=tags, opts=mine
+            )
+            app_rules(name, self.security_group, rg, args.ingress_cidr, args.spec.app_port)
+            self.frontend = build_frontend(
+                name, rg, client.subscription_id, args.spec.app_port, tags, mine
+            )
+        else:
+            # Only the stage network reaches the app port; everything else inbound is refused,
+            # SSH included (operators use Run Command or Bastion).
+            self.security_group = network.NetworkSecurityGroup(
+                f"{name}-nsg",
+                resource_group_name=rg,
+                security_rules=[
+                    {
+                        "name": "app-from-stage-network",
+                        "priority": 100,
+                        "direction": "Inbound",
+                        "access": "Allow",
+                        "protocol": "Tcp",
+                        "source_address_prefix": args.ingress_cidr,
+                        "source_port_range": "*",
+                        "destination_address_prefix": "*",
+                        "destination_port_range": str(args.spec.app_port),
+                    },
+                    {
+                        "name": "deny-other-inbound",
+                        "priority": 4096,
+                        "direction": "Inbound",
+                        "access": "Deny",
+                        "protocol": "*",
+                        "source_address_prefix": "*",
+                        "source_port_range": "*",
+                        "destination_address_prefix": "*",
+                        "destination_port_range": "*",
+                    },
+                ],
+                tags=tags,
+                opts=mine,
+            )
 
         # A user-assigned identity exists before the scale set, so its grants can be in place
         # before the first instance boots and asks Key Vault for the password.
         self.identity = managedidentity.UserAssignedIdentity(
             f"{name}-identity", resource_group_name=rg, tags=tags, opts=mine
-        )
-        client = authorization.get_client_config_output(
-            opts=pulumi.InvokeOutputOptions(parent=self)
         )
         self.vault, self.secret, self.grants = None, None, []
         secret_url: pulumi.Input[str | None] = None
@@ -223,6 +250,9 @@ class AzureCompute(Compute):
                                     "primary": True,
                                     # A regional subnet: instances spread over zones inside it.
                                     "subnet": {"id": subnet_ids.apply(lambda ids: ids[0])},
+                                    "load_balancer_backend_address_pools": (
+                                        [{"id": self.frontend.pool_id}] if self.frontend else None
+                                    ),
                                 }
                             ],
                         }

@@ -1,5 +1,13 @@
 """PostgreSQL Flexible Server with private access only: a delegated subnet and a private DNS
-zone, TLS required, HA, backups and a delete lock per the spec."""
+zone, TLS required, HA, backups and a delete lock per the spec.
+
+On a DR stage the server is a read replica of the primary's (`create_mode: Replica`, the
+source server's resource ID), with no administrator of its own: it has the primary's, and the
+application keeps using the primary's password. `stageline dr failover` promotes it; the stage
+then records the role `active` and the server renders with `replication_role: None`, what
+Azure reports for a promoted replica. `create_mode` and the source stay as they were: they
+only matter when the server is created, and changing them would ask for a new server.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +15,7 @@ import pulumi
 from pulumi_azure_native import authorization, dbforpostgresql, privatedns, resources
 
 from components.azure.naming import DATABASE_SUBNET, dns_label
+from components.azure.resource_ids import FLEXIBLE_SERVER, parse
 from components.azure.sizes import POSTGRES_SKUS, postgres_storage_gb, postgres_tier
 from components.database import ADMIN_USER, Database, DatabaseArgs
 from components.passwords import master_password
@@ -56,7 +65,27 @@ class AzureDatabase(Database):
             opts=pulumi.ResourceOptions(parent=self.private_zone),
         )
 
-        password = master_password(name, args.password, mine)
+        replica = args.replica
+        password: pulumi.Input[str]
+        if replica is None:
+            password = master_password(name, args.password, mine)
+            origin: dict[str, object] = {
+                "administrator_login": ADMIN_USER,
+                "administrator_login_password": pulumi.Output.secret(password),
+            }
+        else:
+            # A replica has the primary's roles: its administrator and password come with
+            # the data, and the application connects with them.
+            password = replica.source.replication_password
+            parse(replica.source.database_id, FLEXIBLE_SERVER, "database.resourceId")
+            origin = {
+                "create_mode": "Replica",
+                "source_server_resource_id": replica.source.database_id,
+            }
+            if replica.active:
+                origin["replication_role"] = "None"
+        # Zone-redundant HA is not offered on a read replica; once promoted, the spec's.
+        high_availability = args.spec.high_availability and (replica is None or replica.active)
 
         self.server = dbforpostgresql.Server(
             f"{name}-pg",
@@ -70,8 +99,6 @@ class AzureDatabase(Database):
                 "storage_size_gb": postgres_storage_gb(args.spec.storage_gb),
                 "auto_grow": "Disabled",
             },
-            administrator_login=ADMIN_USER,
-            administrator_login_password=pulumi.Output.secret(password),
             auth_config={"password_auth": "Enabled", "active_directory_auth": "Disabled"},
             network={
                 # The network names its delegated subnet; the network ID resolves only once
@@ -82,15 +109,14 @@ class AzureDatabase(Database):
                 "private_dns_zone_arm_resource_id": self.private_zone.id,
                 "public_network_access": "Disabled",
             },
-            high_availability={
-                "mode": "ZoneRedundant" if args.spec.high_availability else "Disabled"
-            },
+            high_availability={"mode": "ZoneRedundant" if high_availability else "Disabled"},
             backup={
                 "backup_retention_days": args.spec.backup_retention_days,
                 "geo_redundant_backup": "Disabled",
             },
             data_encryption={"type": "SystemManaged"},
             tags=tags,
+            **origin,  # type: ignore[arg-type]
             opts=pulumi.ResourceOptions(
                 parent=self,
                 protect=args.protect,
@@ -109,17 +135,19 @@ class AzureDatabase(Database):
             source="user-override",
             opts=server_child,
         )
-        dbforpostgresql.Database(
-            f"{name}-db",
-            resource_group_name=rg,
-            server_name=self.server.name,
-            database_name=args.db_name,
-            charset="UTF8",
-            collation="en_US.utf8",
-            opts=pulumi.ResourceOptions(
-                parent=self.server, protect=args.protect, retain_on_delete=args.protect
-            ),
-        )
+        if replica is None:
+            # A replica receives the primary's databases; it cannot create one.
+            dbforpostgresql.Database(
+                f"{name}-db",
+                resource_group_name=rg,
+                server_name=self.server.name,
+                database_name=args.db_name,
+                charset="UTF8",
+                collation="en_US.utf8",
+                opts=pulumi.ResourceOptions(
+                    parent=self.server, protect=args.protect, retain_on_delete=args.protect
+                ),
+            )
         # Flexible Server has no deletion flag of its own; a CanNotDelete lock is Azure's guard.
         self.lock = (
             authorization.ManagementLockByScope(

@@ -9,8 +9,10 @@ import pulumi_azure_native as azure_native
 
 from components.azure.compute import AzureCompute
 from components.azure.database import AzureDatabase
+from components.azure.ingress import AzureIngress
 from components.azure.network import AzureNetwork
 from components.azure.observability import AzureObservability
+from components.azure.routing import AzureRouting
 from components.azure.settings import AzureSettings
 from components.azure.storage import AzureStorage
 from components.kit import KitSite, TargetKit
@@ -28,9 +30,14 @@ def build(site: KitSite) -> TargetKit:
     settings: AzureSettings = site.settings or AzureSettings()
     return TargetKit(
         network=AzureNetwork,
-        compute=AzureCompute,
+        # The scale set joins the ingress's load balancer when it is created.
+        compute=functools.partial(AzureCompute, frontend=True),
         database=AzureDatabase,
         storage=functools.partial(AzureStorage, account_name=settings.storage_account_name),
         observability=AzureObservability,
+        ingress=AzureIngress,
+        routing=functools.partial(
+            AzureRouting, zone_resource_group=settings.dns_zone_resource_group
+        ),
         providers=(provider(f"{site.name}-provider", site.region, site.opts),),
     )

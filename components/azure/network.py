@@ -11,8 +11,22 @@ from pulumi_azure_native import network, resources
 from components.azure.naming import DATABASE_SUBNET
 from components.database import POSTGRES_PORT
 from components.network import Network, NetworkArgs, plan_subnets
+from components.spec import RESERVED_PORTS
 
 POSTGRES_DELEGATION = "Microsoft.DBforPostgreSQL/flexibleServers"
+PROBE_SOURCE = "AzureTrafficManager"
+"""Service tag of Traffic Manager's health probes."""
+
+
+def app_port_ranges() -> list[str]:
+    """Every port an app may listen on: all but the reserved ones (SSH, PostgreSQL), which
+    the spec refuses as `compute.appPort`."""
+    ranges, low = [], 1
+    for reserved in sorted(RESERVED_PORTS):
+        if low < reserved:
+            ranges.append(f"{low}-{reserved - 1}")
+        low = reserved + 1
+    return [*ranges, f"{low}-65535"]
 
 
 def database_range(cidr: str, zone_count: int) -> str:
@@ -80,15 +94,24 @@ class AzureNetwork(Network):
         vnet_child = pulumi.ResourceOptions(parent=self.vnet)
 
         # Beyond Azure's defaults (deny from the internet, allow inside the VNet), the private
-        # tier refuses the internet explicitly and the database subnet takes PostgreSQL from
-        # the private tier only.
+        # tier refuses the internet explicitly (but for Traffic Manager's probes) and the
+        # database subnet takes PostgreSQL from the private tier only.
         public_nsg = network.NetworkSecurityGroup(
             f"{name}-public-nsg", resource_group_name=rg, tags=tags, opts=vnet_child
         )
         private_nsg = network.NetworkSecurityGroup(
             f"{name}-private-nsg",
             resource_group_name=rg,
-            security_rules=[_rule("deny-internet-inbound", 4000, "Deny", "Internet", "*")],
+            security_rules=[
+                # Traffic Manager probes `/healthz` through the app's public load balancer.
+                # The network does not know the app's port: the instances' own group admits
+                # the probes to it alone; here no reserved port is opened to them.
+                *(
+                    _rule(f"traffic-manager-probes-{i}", 3900 + i, "Allow", PROBE_SOURCE, ports)
+                    for i, ports in enumerate(app_port_ranges())
+                ),
+                _rule("deny-internet-inbound", 4000, "Deny", "Internet", "*"),
+            ],
             tags=tags,
             opts=vnet_child,
         )

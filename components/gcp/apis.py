@@ -21,6 +21,9 @@ APIS: tuple[str, ...] = (
     "monitoring.googleapis.com",  # alert policies
     "iam.googleapis.com",  # the instances' service account
     "secretmanager.googleapis.com",  # the database password
+    "dns.googleapis.com",  # a DR stage's failover record
+    "storagetransfer.googleapis.com",  # a DR stage's bucket replication
+    "pubsub.googleapis.com",  # the change notifications bucket replication reads
 )
 """Not listed: serviceusage and cloudresourcemanager, which must already be on to enable any
 service (Google turns them on in new projects; README, "What the GCP target builds")."""

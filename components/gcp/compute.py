@@ -28,6 +28,7 @@ BUCKET_ROLE = "roles/storage.objectAdmin"
 # which is every zone of the region (up to 4, e.g. us-central1).
 MAX_SURGE = 4
 BOOT_DISK_GB = 20
+APP_PORT_NAME = "app"
 _ACCOUNT_ID_MAX = 30
 
 
@@ -147,6 +148,8 @@ class GcpCompute(Compute):
                 "max_unavailable_fixed": 0,
             },
             wait_for_instances=False,
+            # The load balancer's backend service sends traffic to this named port.
+            named_ports=[{"name": APP_PORT_NAME, "port": args.spec.app_port}],
             # First boot pulls the release through Cloud NAT and reads the password with the
             # account's grants: the instances are created once both exist.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[*args.egress, *grants]),

@@ -10,8 +10,10 @@ import pulumi_gcp as gcp
 from components.gcp.apis import enable_apis
 from components.gcp.compute import GcpCompute
 from components.gcp.database import GcpDatabase
+from components.gcp.ingress import GcpIngress
 from components.gcp.network import GcpNetwork
 from components.gcp.observability import GcpObservability
+from components.gcp.routing import GcpRouting
 from components.gcp.settings import GcpSettings
 from components.gcp.storage import GcpStorage
 from components.kit import KitSite, TargetKit
@@ -50,5 +52,7 @@ def build(site: KitSite) -> TargetKit:
         database=functools.partial(GcpDatabase, instance_name=settings.database_instance_name),
         storage=GcpStorage,
         observability=GcpObservability,
+        ingress=GcpIngress,
+        routing=functools.partial(GcpRouting, managed_zone=settings.dns_managed_zone),
         providers=(provider(f"{site.name}-provider", site.region, site.opts),),
     )

@@ -23,11 +23,18 @@ _COMPUTED: dict[str, Computed] = {
     "gcp:storage/bucket:Bucket": lambda name: {
         "selfLink": f"https://www.googleapis.com/storage/v1/b/{name}",
         "url": f"gs://{name}",
+        "project": "mock-project",
     },
     "gcp:serviceaccount/account:Account": lambda name: {
         "project": "mock-project",
         "email": f"{name}@mock-project.iam.gserviceaccount.com",
         "member": f"serviceAccount:{name}@mock-project.iam.gserviceaccount.com",
+    },
+    "gcp:compute/globalForwardingRule:GlobalForwardingRule": lambda name: {
+        "ipAddress": "203.0.113.20",
+    },
+    "gcp:compute/regionInstanceGroupManager:RegionInstanceGroupManager": lambda name: {
+        "instanceGroup": f"projects/mock-project/regions/region/instanceGroups/{name}",
     },
     "gcp:logging/projectBucketConfig:ProjectBucketConfig": lambda name: {
         "name": f"projects/mock-project/locations/global/buckets/{name}",
@@ -43,4 +50,15 @@ TARGET = Target(
     settings=parse_settings,
     rules=validate,
     computed=_COMPUTED,
+    mock_calls={
+        "gcp:storage/getTransferProjectServiceAccount:getTransferProjectServiceAccount": {
+            "email": "project-123@storage-transfer-service.iam.gserviceaccount.com",
+            "member": "serviceAccount:project-123@storage-transfer-service.iam.gserviceaccount.com",
+        },
+        "gcp:storage/getProjectServiceAccount:getProjectServiceAccount": {
+            "emailAddress": "service-123@gs-project-accounts.iam.gserviceaccount.com",
+            "member": "serviceAccount:service-123@gs-project-accounts.iam.gserviceaccount.com",
+        },
+    },
+    ops="components.gcp.ops",
 )
