@@ -136,11 +136,12 @@ class GcpDatabase(Database):
         )
         child = pulumi.ResourceOptions(parent=self.instance)
         self.user = None
+        self.sql_database: sql.Database | None = None
         if replica is None:
             # PostgreSQL refuses to drop a database that has connections, or a role that owns
             # objects (the application's tables): deleting them first would fail every
             # destroy. They go with the instance instead.
-            sql.Database(
+            self.sql_database = sql.Database(
                 f"{name}-db",
                 instance=self.instance.name,
                 name=args.db_name,

@@ -94,13 +94,21 @@ def _owned_event_loop() -> Iterator[asyncio.AbstractEventLoop]:
     executor = ThreadPoolExecutor(
         max_workers=4, thread_name_prefix="stageline-plan", initializer=give_thread_a_loop
     )
+    try:
+        # The caller's loop comes back afterwards: a plan inside a longer-lived process (the
+        # tests, an operator command) must not leave it without one.
+        previous: asyncio.AbstractEventLoop | None = (
+            asyncio.get_event_loop_policy().get_event_loop()
+        )
+    except RuntimeError:
+        previous = None
     loop = asyncio.new_event_loop()
     loop.set_default_executor(executor)
     asyncio.set_event_loop(loop)
     try:
         yield loop
     finally:
-        asyncio.set_event_loop(None)
+        asyncio.set_event_loop(previous if previous and not previous.is_closed() else None)
         loop.close()
         # Join the workers first: a loop is closed only once no thread can still run it.
         executor.shutdown(wait=True)

@@ -30,7 +30,6 @@ from stageline.plan.runner import StagePlan
 from stageline.plan.runner import unwrap_secrets as plain
 from tests.conftest import plan_folder
 from tests.unit.planned import of_type, one
-from tests.unit.recording import ensure_event_loop
 
 PRIMARY, DR = "shop-az", "shop-az-dr"
 SUB = "/subscriptions/00000000-0000-0000-0000-000000000000"
@@ -105,13 +104,6 @@ def _primary_outputs(plan: StagePlan) -> dict[str, Any]:
     outputs["database"]["resourceId"] = SERVER_ID
     outputs["storage"]["resourceId"] = ACCOUNT_ID
     return outputs
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _event_loop_for_later_modules() -> Iterator[None]:
-    """A plan closes the event loop it ran in; component tests after this module need one."""
-    yield
-    ensure_event_loop()
 
 
 @pytest.fixture(scope="module")

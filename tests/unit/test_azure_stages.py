@@ -256,7 +256,14 @@ def test_prod_like_settings_set_ha_backups_locks_and_protection(
 def test_prod_switches_to_azure_by_target_and_region_alone(
     plan_edited: Callable[..., StagePlan],
 ) -> None:
-    plan = plan_edited("prod", {"prod": {"target": "azure", "region": "westeurope"}})
+    # Its DR replica follows it to the same target (in another region).
+    plan = plan_edited(
+        "prod",
+        {
+            "prod": {"target": "azure", "region": "westeurope"},
+            "prod-dr": {"target": "azure", "region": "northeurope"},
+        },
+    )
     assert plan.ok, plan.error
     assert plain(plan.exports["target"]) == "azure"
     server = one(plan, SERVER)

@@ -30,7 +30,6 @@ from stageline.plan.runner import StagePlan
 from stageline.plan.runner import unwrap_secrets as plain
 from tests.conftest import plan_folder
 from tests.unit.planned import of_type, one
-from tests.unit.recording import ensure_event_loop
 
 PRIMARY, DR = "shop-gcp", "shop-gcp-dr"
 ZONE = "example.com"
@@ -84,13 +83,6 @@ def _dr(**dr: Any) -> dict[str, Any]:
 
 def _write(folder: Path, name: str, config: dict[str, Any]) -> None:
     (folder / f"Pulumi.{name}.yaml").write_text(yaml.safe_dump({"config": config}))
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _event_loop_for_later_modules() -> Iterator[None]:
-    """A plan closes the event loop it ran in; component tests after this module need one."""
-    yield
-    ensure_event_loop()
 
 
 @pytest.fixture(scope="module")

@@ -223,7 +223,14 @@ def test_prod_like_settings_set_ha_backups_and_protection(
 def test_prod_switches_to_gcp_by_target_and_region_alone(
     plan_edited: Callable[..., StagePlan],
 ) -> None:
-    plan = plan_edited("prod", {"prod": {"target": "gcp", "region": "europe-west1"}})
+    # Its DR replica follows it to the same target (in another region).
+    plan = plan_edited(
+        "prod",
+        {
+            "prod": {"target": "gcp", "region": "europe-west1"},
+            "prod-dr": {"target": "gcp", "region": "europe-west4"},
+        },
+    )
     assert plan.ok, plan.error
     assert plain(plan.exports["target"]) == "gcp"
     instance = one(plan, INSTANCE)

@@ -430,4 +430,6 @@ def test_database_and_role_go_with_the_instance(monitor: WiringMonitor):
             r = monitor.one(suffix)
             assert r.inputs.get("deletionPolicy") == "ABANDON", r.urn
 
-    return pulumi.Output.all(db.urn, db.user.id).apply(check)
+    # Both registrations must have reached the monitor before the check reads it.
+    assert db.user is not None and db.sql_database is not None
+    return pulumi.Output.all(db.urn, db.user.id, db.sql_database.id).apply(check)

@@ -16,6 +16,9 @@ class FakePool:
     def refresh(self, flags: int) -> None:
         self.calls += 1
         if self.failures:
+            # libvirtError takes libvirt's last error, if any, over the message: clear what an
+            # earlier test's failed connection left.
+            libvirt.virResetLastError()
             raise libvirt.libvirtError(self.failures.pop(0))
 
 
