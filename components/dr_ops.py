@@ -15,6 +15,9 @@ the operator prints it as is.
 from __future__ import annotations
 
 import importlib
+import json
+import urllib.error
+import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -116,6 +119,46 @@ class DrOperations(Protocol):
     def read_marker(self, view: StackView, name: str) -> Marker | None:
         """The marker as the stack sees it, or None if its row is absent."""
         ...
+
+
+HEALTH_TIMEOUT_SECONDS = 5.0
+
+
+def health_of(status: int, body: bytes | str) -> IngressHealth:
+    """An ingress's answer to `/healthz`: healthy on 200, with what the example app reports of
+    itself (appVersion, its database's role) when the body is its JSON."""
+    try:
+        data = json.loads(body or b"{}")
+    except ValueError:
+        data = None
+    version = role = None
+    if isinstance(data, dict):
+        version = data.get("appVersion")
+        database = data.get("database")
+        role = database.get("role") if isinstance(database, dict) else None
+    words = [str(status)]
+    if version:
+        words.append(f"appVersion {version}")
+    if role:
+        words.append(f"database {role}")
+    return IngressHealth(
+        status == 200,
+        ", ".join(words),
+        str(version) if version else None,
+        str(role) if role else None,
+    )
+
+
+def http_health(endpoint: str, path: str, timeout: float = HEALTH_TIMEOUT_SECONDS) -> IngressHealth:
+    """GET `path` through an ingress reachable from this machine (a cloud load balancer)."""
+    url = endpoint.rstrip("/") + "/" + path.lstrip("/")
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as answer:
+            return health_of(answer.status, answer.read())
+    except urllib.error.HTTPError as exc:
+        return health_of(exc.code, exc.read())
+    except (urllib.error.URLError, OSError) as exc:
+        return IngressHealth(False, f"{url}: {getattr(exc, 'reason', exc)}")
 
 
 def operations_of(module: str) -> DrOperations:

@@ -114,9 +114,12 @@ def up_once(
     stack: auto.Stack,
     on_event: Callable[[auto.EngineEvent], Any] | None = None,
     warm: Callable[[], None] | None = None,
+    refresh: bool = False,
 ) -> UpOutcome:
     """`pulumi up --skip-preview` of the stack's inline program: one engine run, as Stack.up().
 
+    ``refresh`` reads every resource's real state first (`up --refresh`), so that what an
+    operation changed outside the engine (a promoted replica) is what the update starts from.
     ``warm`` runs in a thread while the engine starts (it takes a few hundred milliseconds
     before it calls the program), e.g. to import the program's modules. The program waits for
     it, so no module is ever imported by two threads at once.
@@ -140,6 +143,8 @@ def up_once(
     port = server.add_insecure_port(address="127.0.0.1:0")
     server.start()
     args = ["up", "--yes", "--skip-preview", f"--client=127.0.0.1:{port}"]
+    if refresh:
+        args.append("--refresh")
     args += ["--exec-kind", sdk_stack.ExecKind.INLINE.value]
     log, thread, stop, temp_dir, events_server = stack._setup_event_log(
         "up", collector, stack.workspace.pulumi_version

@@ -14,8 +14,6 @@ drill's RPO on AWS therefore comes from the object marker and the replica lag me
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.request
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -30,6 +28,7 @@ from components.dr_ops import (
     OperationFailed,
     ReplicationState,
     StackView,
+    http_health,
 )
 from components.routing import RECORD
 
@@ -232,16 +231,8 @@ class AwsOperations:
             raise OperationFailed(f"updating {fqdn}: {exc}") from exc
 
     def ingress_health(self, view: StackView) -> IngressHealth:
-        endpoint = _output(view, "ingress", "endpoint")
         path = str(view.outputs.get("ingress", {}).get("healthPath") or "/healthz")
-        url = endpoint.rstrip("/") + path
-        try:
-            with urllib.request.urlopen(url, timeout=HEALTH_TIMEOUT_SECONDS) as answer:
-                return _health_of(answer.status, answer.read())
-        except urllib.error.HTTPError as exc:
-            return _health_of(exc.code, exc.read())
-        except (urllib.error.URLError, OSError) as exc:
-            return IngressHealth(False, f"{url}: {getattr(exc, 'reason', exc)}")
+        return http_health(_output(view, "ingress", "endpoint"), path)
 
     def write_marker(self, view: StackView, name: str) -> Marker:
         bucket = _output(view, "storage", "bucket")
@@ -296,25 +287,6 @@ def _failover_records(route53: Any, zone_id: str, fqdn: str) -> list[dict[str, A
         for r in answer["ResourceRecordSets"]
         if r["Name"] == fqdn and r.get("SetIdentifier") in SET_IDENTIFIERS
     ]
-
-
-def _health_of(status: int, body: bytes) -> IngressHealth:
-    """The example app's `/healthz` JSON when it is there; any 200 is healthy."""
-    try:
-        data = json.loads(body)
-    except ValueError:
-        data = None
-    version = role = None
-    if isinstance(data, dict):
-        version = data.get("appVersion")
-        database = data.get("database")
-        role = database.get("role") if isinstance(database, dict) else None
-    words = [str(status)]
-    if version:
-        words.append(f"appVersion {version}")
-    if role:
-        words.append(f"database {role}")
-    return IngressHealth(status == 200, ", ".join(words), version, role)
 
 
 OPERATIONS = AwsOperations()

@@ -9,11 +9,7 @@ Only the ingress health check, a plain HTTP request, runs here.
 
 from __future__ import annotations
 
-import json
 from typing import Any
-from urllib.error import HTTPError, URLError
-from urllib.parse import urljoin
-from urllib.request import urlopen
 
 from components.dr_ops import (
     DrSides,
@@ -22,6 +18,7 @@ from components.dr_ops import (
     OperationUnavailable,
     ReplicationState,
     StackView,
+    http_health,
 )
 from components.ingress import HEALTH_PATH
 
@@ -32,39 +29,6 @@ UNTESTED = (
 
 
 PROBE_TIMEOUT_SECONDS = 5.0
-
-
-def http_health(endpoint: str, path: str, timeout: float = PROBE_TIMEOUT_SECONDS) -> IngressHealth:
-    """GET `path` through the ingress: healthy on a 2xx, with what the app reports of itself.
-
-    A plain HTTP request, so it runs for real wherever the entry point is reachable.
-    """
-    url = urljoin(endpoint if endpoint.endswith("/") else f"{endpoint}/", path.lstrip("/"))
-    try:
-        with urlopen(url, timeout=timeout) as answer:
-            status, raw = answer.status, answer.read()
-    except HTTPError as error:
-        status, raw = error.code, error.read()
-    except (URLError, OSError) as error:
-        reason = getattr(error, "reason", error)
-        return IngressHealth(False, f"{url}: {reason}")
-    try:
-        body = json.loads(raw or b"{}")
-    except ValueError:
-        body = {}
-    body = body if isinstance(body, dict) else {}
-    version = body.get("appVersion")
-    database = body.get("database")
-    role = database.get("role") if isinstance(database, dict) else None
-    detail = f"{status} appVersion {version or '?'}"
-    if isinstance(database, dict):
-        detail += ", database " + ("reachable" if database.get("reachable") else "unreachable")
-    return IngressHealth(
-        200 <= status < 300,
-        detail,
-        app_version=str(version) if version else None,
-        database_role=str(role) if role else None,
-    )
 
 
 def _field(view: StackView, *path: str) -> str:

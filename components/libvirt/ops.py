@@ -24,6 +24,7 @@ from components.dr_ops import (
     OperationFailed,
     ReplicationState,
     StackView,
+    health_of,
 )
 from components.libvirt.database import SLOT, slot_name
 from components.libvirt.resources import dns_host
@@ -167,15 +168,9 @@ class LibvirtOperations:
         if code != 0:
             return IngressHealth(False, f"{domain}: {err.strip()}")
         answer: dict[str, Any] = json.loads(out)
-        status, body = answer["status"], answer["body"]
-        try:
-            health = json.loads(body)
-        except ValueError:
-            health = {}
-        version = health.get("appVersion")
-        role = (health.get("database") or {}).get("role")
-        detail = f"{status} appVersion {version}, database {role}" if status else body
-        return IngressHealth(status == 200, detail, version, role)
+        if answer["status"] is None:
+            return IngressHealth(False, f"{domain}: {answer['body']}")
+        return health_of(int(answer["status"]), answer["body"])
 
     def rebuild_replica(self, sides: DrSides) -> None:
         """Make the old primary (`sides.replica`) a standby of the active side: its cluster

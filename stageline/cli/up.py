@@ -67,13 +67,20 @@ def wait_for_machines(obj: CliContext, stage: str, timeout: float) -> None:
 
 
 def run_up(
-    obj: CliContext, stage: str, wait: bool = True, timeout: float = DEFAULT_WAIT_SECONDS
+    obj: CliContext,
+    stage: str,
+    wait: bool = True,
+    timeout: float = DEFAULT_WAIT_SECONDS,
+    refresh: bool = False,
 ) -> None:
     stack = obj.stack(stage)
     with engine_errors(stage):
         # One engine run: the summary and the release come from its event stream.
         result = up_once(
-            stack, on_event=Progress(click.echo), warm=lambda: obj.project.warm_program(stage)
+            stack,
+            on_event=Progress(click.echo),
+            warm=lambda: obj.project.warm_program(stage),
+            refresh=refresh,
         )
     release = release_of(stage, result.outputs)
     suffix = f", release {release.app_version}" if release else ""

@@ -273,7 +273,8 @@ class Drill:
             self.ops.scale(both.replica, count)
         with self.step("record role active and converge"):
             edit_file(path, ("config", "stageline:disasterRecovery"), "role", "active")
-            engine.up(scratch)
+            # Not waiting for the whole scale-out: the RTO ends when the ingress serves.
+            engine.up(scratch, wait=False)
         with self.step("wait until the scratch ingress is healthy"):
             promoted = self.sides().replica
             wait_ingress(

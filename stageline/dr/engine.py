@@ -11,7 +11,7 @@ from pulumi import automation as auto
 
 from stageline.cli.context import CliContext, engine_errors
 from stageline.cli.destroy import destroy as destroy_command
-from stageline.cli.up import run_up
+from stageline.cli.up import run_up, wait_for_machines
 
 
 @dataclass
@@ -20,8 +20,13 @@ class CliDrEngine:
     obj: CliContext
     wait_timeout: float
 
-    def up(self, stage: str) -> None:
-        run_up(self.obj, stage, wait=True, timeout=self.wait_timeout)
+    def up(self, stage: str, wait: bool = True) -> None:
+        # Refreshed first: a converge after a failover must start from what the operations
+        # changed (a replica promoted outside the engine), not from the state before them.
+        run_up(self.obj, stage, wait=wait, timeout=self.wait_timeout, refresh=True)
+
+    def wait(self, stage: str) -> None:
+        wait_for_machines(self.obj, stage, self.wait_timeout)
 
     def outputs(self, stage: str) -> Mapping[str, Any]:
         stack = self.obj.stack(stage, create=False)

@@ -103,7 +103,9 @@ def run_failover(
     changed = record_role(dr, "active")
     echo(f"{stage}: {'recorded' if changed else 'already records'} role: active in {dr.own_file}")
     echo(f"{stage}: converging the stack")
-    seams.engine.up(stage)
+    # Serving, not capacity, ends the outage: the RTO stops once the ingress answers healthy,
+    # and only then does the command wait for the rest of the scale-out.
+    seams.engine.up(stage, wait=False)
     replica = sides(project, seams.engine, load_dr_stage(project, stage)).replica
     health = wait_ingress(ops, replica, timeout, clock, seams.poll_seconds, echo)
     rto = clock.monotonic() - started
@@ -111,6 +113,7 @@ def run_failover(
     verdict = "within" if rto <= budget else "PAST"
     echo(f"{stage}: healthy ({health.detail})")
     echo(f"{stage}: failover took {rto:.1f} s, {verdict} disasterRecovery.rtoSeconds {budget} s")
+    seams.engine.wait(stage)
     return FailoverResult(rto, state.lag_seconds if state else None)
 
 

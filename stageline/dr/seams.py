@@ -20,9 +20,13 @@ from components.targets import target_of
 
 
 class DrEngine(Protocol):
-    def up(self, stage: str) -> None:
-        """Deploy the stage (creating its stack on demand) and wait until its machines are
-        healthy where the target can tell: `stageline up STAGE`."""
+    def up(self, stage: str, wait: bool = True) -> None:
+        """Deploy the stage (creating its stack on demand), with `wait` until its machines are
+        healthy where the target can tell: `stageline up STAGE [--no-wait]`."""
+        ...
+
+    def wait(self, stage: str) -> None:
+        """Wait until the stage's machines are healthy where the target can tell."""
         ...
 
     def outputs(self, stage: str) -> Mapping[str, Any]:

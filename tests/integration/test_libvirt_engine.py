@@ -65,7 +65,7 @@ def only_same(result: Result, stage: str) -> None:
 
 
 EXPECTED_LOCAL = {
-    "domains": {"local-app-0": True, "local-db-0": True},
+    "domains": {"local-app-0": True, "local-db-0": True, "local-ingress": True},
     "networks": {"local-net": True},
     "pools": {"local-vm": True, "local-data": True},
     "volumes": {
@@ -75,6 +75,8 @@ EXPECTED_LOCAL = {
         "local-vm/local-db-0-root.qcow2",
         "local-vm/local-db-0-cidata.iso",
         "local-vm/local-db-0-data.qcow2",
+        "local-vm/local-ingress-root.qcow2",
+        "local-vm/local-ingress-cidata.iso",
         "local-data/objects.qcow2",
     },
 }
@@ -124,7 +126,9 @@ def test_up_local_runs_converges_and_destroys(
     contract = json.loads(ok(lv("outputs", "local")).output)
     assert set(contract) == set(CONTRACT_KEYS)
     assert contract["target"] == "libvirt" and contract["network"]["cidr"] == "192.168.150.0/24"
-    assert contract["database"]["endpoint"] == "local-db-0"
+    # The database's fixed lease: the network's second address.
+    assert contract["database"]["endpoint"] == "192.168.150.2"
+    assert contract["ingress"]["address"] == "192.168.150.4"
     # The guests really boot: the base image's boot sector writes to the console log that the
     # observability concern keeps on the host.
     log = Path("/var/log/stageline/local/local-app-0.log")
@@ -151,6 +155,7 @@ def test_onprem_over_ssh_is_promoted_from_local(lv: Run, lv_project: Path) -> No
         "onprem-app-1": True,
         "onprem-db-0": True,
         "onprem-db-1": True,
+        "onprem-ingress": True,
     }, found
     refused = lv("destroy", "onprem", "--yes")
     assert refused.exit_code == 1 and "--force-protected" in refused.output

@@ -62,7 +62,7 @@ def status(sl: Run, stage: str) -> dict[str, object]:
 
 def test_up_local_serves_the_release_with_its_database(sl: Run) -> None:
     up = ok(sl("up", "local"))
-    assert "local: 2 machines healthy" in up.output, up.output
+    assert "local: 3 machines healthy" in up.output, up.output
     assert "stageline status local" in up.output, up.output
 
     # The app, asked on its own network: the release's version, and a TLS + scram login to
@@ -71,6 +71,11 @@ def test_up_local_serves_the_release_with_its_database(sl: Run) -> None:
     assert code == 200, body
     assert body["appVersion"] == "1.0.0", body
     assert body["database"] == {**body["database"], "reachable": True, "role": "primary"}, body
+    # ...and through the stage's ingress proxy, at its fixed address on port 80.
+    contract = json.loads(ok(sl("outputs", "local")).output)
+    assert contract["ingress"]["endpoint"] == "http://192.168.150.4/", contract["ingress"]
+    code, body = healthz_in_namespace("192.168.150.4", 80)
+    assert code == 200 and body["appVersion"] == "1.0.0", body
 
     # The database, asked inside its VM: scram only, TLS on, the role's password a scram
     # verifier, the data on the data volume.
@@ -99,7 +104,7 @@ def test_promote_onprem_serves_the_new_release_and_streams(sl: Run, guests_proje
     ok(sl("up", "local", "--no-wait"))
     promoted = ok(sl("promote", "onprem", "--yes"))
     assert "1.1.0" in promoted.output, promoted.output
-    assert "onprem: 3 machines healthy" in promoted.output, promoted.output
+    assert "onprem: 4 machines healthy" in promoted.output, promoted.output
 
     code, body = healthz_in_namespace(guest_ip(LOCAL, "onprem-net", "onprem-app-0"), PORT)
     assert code == 200 and body["appVersion"] == "1.1.0", body

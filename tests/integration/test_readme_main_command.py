@@ -133,7 +133,7 @@ def test_readme_main_command_brings_up_local_on_a_fresh_clone(clone: Path) -> No
         assert set(host.pools) == pools and all(host.pools.values()), host
 
         # It ends with the example app serving the release, and says how to look at it.
-        assert "local: 2 machines healthy" in up.stdout, output
+        assert "local: 3 machines healthy" in up.stdout, output
         assert "stageline status local" in up.stdout, output
         code, body = healthz_in_namespace(guest_ip(LOCAL, "local-net", "local-app-0"), 8080)
         assert code == 200, body

@@ -45,11 +45,11 @@ def test_a_drill_promotes_only_the_scratch_copy_measures_and_cleans_up(world: Wo
     seen: dict[str, Any] = {}
     original_up = world.engine.up
 
-    def up(stage: str) -> None:
+    def up(stage: str, wait: bool = True) -> None:
         # The scratch copy as deployed: unprotected, no routing, an ephemeral copy of the DR stage.
         path = world.stack_file(stage)
         seen.setdefault(stage, yaml.safe_load(path.read_text())["config"])
-        original_up(stage)
+        original_up(stage, wait)
 
     world.engine.up = up  # type: ignore[method-assign]
 

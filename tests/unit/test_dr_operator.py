@@ -91,13 +91,17 @@ class FakeEngine:
         dr = yaml.safe_load(path.read_text())["config"].get("stageline:disasterRecovery")
         return None if dr is None else str(dr.get("role", "standby"))
 
-    def up(self, stage: str) -> None:
+    def up(self, stage: str, wait: bool = True) -> None:
         self.log.append(("up", stage, self.recorded_role(stage)))
         self.clock.t += self.up_seconds
         if self.fail_up is not None:
             raise self.fail_up
         self.on_backend.add(stage)
         self.outputs_by.setdefault(stage, contract(stage, 1))
+
+    def wait(self, stage: str) -> None:
+        self.log.append(("wait", stage))
+        self.clock.t += self.up_seconds
 
     def outputs(self, stage: str) -> Mapping[str, Any]:
         return self.outputs_by.get(stage, {})
@@ -283,8 +287,10 @@ def test_failover_runs_promote_scale_route_record_converge_in_that_order(world: 
         ("scale", DR, 3),
         ("route", "onprem.internal", DR),
         ("up", DR, "active"),
+        ("wait", DR),
     ]
-    # RTO: converge (10 s) plus two unhealthy polls of 5 s, from the start of the promotion.
+    # RTO: converge (10 s) plus two unhealthy polls of 5 s, from the start of the promotion;
+    # the wait for the rest of the scale-out comes after it.
     assert "failover took 20.0 s, within disasterRecovery.rtoSeconds 300 s" in result.output
 
 
