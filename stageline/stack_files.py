@@ -160,6 +160,21 @@ def stacks_dir(root: Path | None = None) -> Path:
     return (root or project_root()) / "stacks"
 
 
+def _as_written(key: str, value: Any) -> Any:
+    """The value as the user wrote it. The engine writes a stack file back with every scalar
+    as text (`protectData: "true"`) when it saves config there; read as text, a protection
+    flag would look unset."""
+    from stageline.model import TEXT_KEYS  # the config model loads pydantic: only when needed
+
+    if not isinstance(value, str) or key in TEXT_KEYS:
+        return value
+    try:
+        decoded = json.loads(value)
+    except ValueError:
+        return value
+    return decoded if isinstance(decoded, bool | int | float | list | dict) else value
+
+
 def read_stack_file(path: Path) -> StackFile:
     name = path.name.removeprefix(STACK_FILE_PREFIX).rsplit(".", 1)[0]
     fix = "A stack file holds `config:` with `stageline:<key>: value` entries."
@@ -175,7 +190,7 @@ def read_stack_file(path: Path) -> StackFile:
         if namespace != PROJECT or not key:
             other[str(full_key)] = value
             continue
-        values[key] = value
+        values[key] = _as_written(key, value)
         if _is_secure(value):
             secrets.add(key)
     return StackFile(

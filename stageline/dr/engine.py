@@ -11,6 +11,7 @@ from pulumi import automation as auto
 
 from stageline.cli.context import CliContext, engine_errors
 from stageline.cli.destroy import destroy as destroy_command
+from stageline.cli.recover import recover as recover_command
 from stageline.cli.up import run_up, wait_for_machines
 
 
@@ -27,6 +28,9 @@ class CliDrEngine:
 
     def wait(self, stage: str) -> None:
         wait_for_machines(self.obj, stage, self.wait_timeout)
+
+    def recover(self, stage: str) -> None:
+        self.ctx.invoke(recover_command, stage=stage, wait=False, wait_timeout=self.wait_timeout)
 
     def outputs(self, stage: str) -> Mapping[str, Any]:
         stack = self.obj.stack(stage, create=False)

@@ -79,6 +79,9 @@ def remove_drill(project: Project, seams: DrSeams, folder: Path, stack: str, bac
         found = DRILL_NAME.match(stack)
         dr_stage = tag.dr_stage if tag else found["stage"] if found else stack
         ensure_scratch_file(project, load_dr_stage(project, dr_stage), stack)
+        # A drill killed mid-update left the stack locked and objects its state never
+        # recorded: release, refresh and converge first, so the destroy removes everything.
+        seams.engine.recover(stack)
         seams.engine.destroy(stack, force_protected=False)
     scratch_file(project, stack).unlink(missing_ok=True)
     tag_path(folder, stack).unlink(missing_ok=True)

@@ -29,6 +29,11 @@ class DrEngine(Protocol):
         """Wait until the stage's machines are healthy where the target can tell."""
         ...
 
+    def recover(self, stage: str) -> None:
+        """`stageline recover STAGE --no-wait`: release the lock of an update that was killed,
+        refresh, and converge, so what it made is in state (and a destroy removes it)."""
+        ...
+
     def outputs(self, stage: str) -> Mapping[str, Any]:
         """The stage's stack outputs from the backend, secrets revealed (in memory only)."""
         ...

@@ -211,6 +211,10 @@ def test_gc_removes_dead_and_expired_drills_only_and_goes_on_past_a_failure(
     assert result.exit_code == 1, result.output
     destroyed = {e[1] for e in world.log if e[0] == "destroy"}
     assert destroyed == {dead, expired, stuck, untagged}
+    # Each is recovered first (a killed update's lock and unrecorded objects), then destroyed.
+    for stack in destroyed:
+        entries = [e[0] for e in world.log if e[1] == stack and e[0] in ("recover", "destroy")]
+        assert entries == ["recover", "destroy"], (stack, entries)
     assert world.engine.on_backend == {PRIMARY, DR, running, elsewhere, stuck}
     assert f"{dead}: removing (its process " in result.output
     assert f"{expired}: removing (its TTL passed at " in result.output

@@ -103,6 +103,9 @@ class FakeEngine:
         self.log.append(("wait", stage))
         self.clock.t += self.up_seconds
 
+    def recover(self, stage: str) -> None:
+        self.log.append(("recover", stage))
+
     def outputs(self, stage: str) -> Mapping[str, Any]:
         return self.outputs_by.get(stage, {})
 
