@@ -1,4 +1,5 @@
-"""EnvironmentTemplate: the five concerns composed the same way on every target."""
+"""EnvironmentTemplate: the concerns composed the same way on every target (and, on a DR stage,
+its replica and failover routing)."""
 
 from __future__ import annotations
 

@@ -65,6 +65,8 @@ Preflight = Callable[[str, "EnvironmentSpec", Any], "list[ConfigIssue]"]
 """(stack, spec, settings) -> live checks against the target (reachability, host state)."""
 PathResolver = Callable[[Mapping[str, Any], Path], Mapping[str, Any]]
 """(raw section, project root) -> the section with its relative file paths made absolute."""
+SourceCheck = Callable[[str, str], "list[ConfigIssue]"]
+"""(primary stage, its site from its contract) -> issues: whether a replica can reach it."""
 ArtifactCheck = Callable[[str, Path], "list[ConfigIssue]"]
 """(release artifact, project root) -> issues: whether the target can run that artifact."""
 MockState = Callable[[str, str, Mapping[str, Any]], Mapping[str, Any]]
@@ -122,6 +124,9 @@ class Target:
     ops: str = ""
     """The module whose `OPERATIONS` (components/dr_ops.py) runs disaster recovery: replica lag,
     promotion, scaling, failover routing. Empty: the target has none."""
+    source_check: SourceCheck | None = None
+    """Live check that a standby DR stage reaches its primary's site before anything is built
+    (skipped by offline plans); None: the target has none."""
 
     def parse_settings(self, raw: Any) -> tuple[Any | None, list[ConfigIssue]]:
         if self.settings is not None:

@@ -158,6 +158,10 @@ def deploy(
         replica = None
         if config.disaster_recovery is not None and ref is not None:
             replica = await read_replica_plan(config, ref, ref_name)
+            check = target_of(config.target).source_check
+            if not offline and not replica.active and check is not None:
+                issues = check(replica.source.stage, replica.source.site)
+                raise_if_any(issues, f"stack {config.stack!r} (replicating {replica.source.stage})")
         current = template_revision()
         release = resolve_release(config, upstream, current)
         if release.source == "pinned" and config.promotes_from:

@@ -171,3 +171,21 @@ def run(stack: str, spec: EnvironmentSpec, s: LibvirtSettings) -> list[ConfigIss
             )
         )
     return issues
+
+
+def source_issues(primary: str, site: str) -> list[ConfigIssue]:
+    """A standby replica clones its primary and holds a slot there: the primary's site must
+    answer before the replica's resources are registered."""
+    try:
+        with connect(site):
+            return []
+    except LibvirtUnreachable as exc:
+        return [
+            ConfigIssue(
+                "promotesFrom",
+                primary,
+                f"the primary's site {site} cannot be reached ({exc.__cause__}), and a standby "
+                "replica is built from it",
+                f"bring {primary}'s KVM host back, or fail over: `stageline dr failover`",
+            )
+        ]

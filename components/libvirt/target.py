@@ -25,6 +25,12 @@ def _preflight(stack: str, spec: EnvironmentSpec, settings: LibvirtSettings) -> 
     return run(stack, spec, settings)
 
 
+def _source_check(primary: str, site: str) -> list[ConfigIssue]:
+    from components.libvirt.preflight import source_issues
+
+    return source_issues(primary, site)
+
+
 def resolve_paths(raw: Mapping[str, Any], root: Path) -> Mapping[str, Any]:
     """The base image is a file on the machine running stageline: relative to the project,
     not the shell. (poolPath is on the KVM host, and must be absolute.)"""
@@ -53,4 +59,5 @@ TARGET = Target(
     artifacts=file_or_image,
     health="components.libvirt.health",
     ops="components.libvirt.ops",
+    source_check=_source_check,
 )

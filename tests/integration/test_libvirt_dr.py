@@ -189,7 +189,9 @@ def test_a_drill_cleans_up_when_the_primary_site_is_down_or_the_drill_is_killed(
         ssh(up=True)
     assert failed.exit_code != 0, failed.output
     assert "Traceback" not in failed.output, failed.output
-    assert "cannot reach libvirt at qemu+ssh://root@10.250.0.2" in failed.output, failed.output
+    # Refused before the scratch stack registers anything, naming the primary and its site.
+    assert "stageline:promotesFrom = 'onprem'" in failed.output, failed.output
+    assert "the primary's site qemu+ssh://root@10.250.0.2/system" in failed.output, failed.output
     assert "scratch stack removed: yes" in "".join(
         p.read_text() for p in (sites / "drills").glob("*.md")
     )
