@@ -16,6 +16,9 @@ WRITTEN_BACK = """config:
   stageline:protectData: "true"
   stageline:routableWith: '["onprem"]'
   stageline:release: not json
+  stageline:disasterRecovery:
+    mode: warm-standby
+    drillCidr: 10.72.0.0/24
   stageline:database:
     backupRetentionDays: 0
 """
@@ -34,3 +37,4 @@ def test_flags_written_back_as_text_still_protect(tmp_path: Path) -> None:
     assert stack.values["release"] == "not json"
     node = node_from_file(stack)
     assert (node.routable_with, node.backup_days) == (("onprem",), 0)
+    assert (node.is_dr, node.drill_cidr) == (True, "10.72.0.0/24")

@@ -475,6 +475,11 @@ GRAPH: list[tuple[str, list[StageNode], list[ConfigIssue]]] = [
         ],
     ),
     (
+        "DR whose primary keeps one day of backups",
+        [node("p", backup_days=1), node("dr", upstream="p", is_dr=True, region="us-west-2")],
+        [],
+    ),
+    (
         "a stage without DR may promote from one without backups",
         [node("p", backup_days=0), node("q", upstream="p")],
         [],
