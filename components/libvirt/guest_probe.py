@@ -70,7 +70,7 @@ def sql(query):
         ["runuser", "-u", "postgres", "--", "psql", "-XAtq", "-F", "|", "-c", query],
         capture_output=True,
         text=True,
-        timeout=15,
+        timeout=30,
     )
     if done.returncode != 0:
         raise RuntimeError(done.stderr.strip() or f"psql exited {done.returncode}")
