@@ -151,12 +151,16 @@ def setup_steps(
                 # Only an empty volume is cloned, and only a fresh clone is marked a standby:
                 # a server promoted by a failover stays the primary it became.
                 f"if [ ! -f {data}/PG_VERSION ]; then\n"
-                f"  end=$((SECONDS + {PRIMARY_WAIT_SECONDS}))\n"
+                # Counted in tries, not clock seconds: an emulated guest's clock may be stepped
+                # by many minutes while it waits, which ended a SECONDS-based wait at once.
+                "  tries=0\n"
                 f"  until runuser -u postgres -- env PGPASSFILE={PGPASS} PGSSLMODE=require "
                 f"psql -h {host} -U {ADMIN_USER} -d postgres -Atc "
                 f"\"SELECT 1 FROM pg_replication_slots WHERE slot_name = '{slot}'\" "
                 f"2>/dev/null | grep -q 1; do\n"
-                f"    [ $SECONDS -lt $end ] || {{ echo 'primary {host} not ready'; false; }}\n"
+                "    tries=$((tries + 1))\n"
+                f"    [ $tries -lt {PRIMARY_WAIT_SECONDS // 3} ] || "
+                f"{{ echo 'primary {host} not ready'; false; }}\n"
                 "    sleep 3\n"
                 "  done\n"
                 f"  rm -rf {data} && install -d -o postgres -g postgres {DATA_MOUNT}/{version}\n"
