@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from components.contract import SCHEMA_VERSION
 from stageline.automation import InstalledPulumi
 from stageline.cli.context import CliContext
 from stageline.cli.main import cli
@@ -47,7 +48,7 @@ def test_preview_refresh_and_outputs(run: Run) -> None:
     assert refresh.exit_code == 0, refresh.output
     assert "dev: refreshed" in refresh.output
     outputs = json.loads(run("outputs", "dev").output)
-    assert outputs["stage"] == "dev" and outputs["schemaVersion"] == "1.0"
+    assert outputs["stage"] == "dev" and outputs["schemaVersion"] == SCHEMA_VERSION
 
 
 def test_commands_on_a_stage_without_stack_say_what_to_do(run: Run) -> None:
