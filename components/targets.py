@@ -75,6 +75,25 @@ Computed = Callable[[str], Mapping[str, Any]]
 """(resource name) -> what the provider computes on create for one resource type."""
 
 
+DataCheck = Callable[[str, str], bool]
+"""(resource type token, URN) -> whether the resource holds data: replacing or deleting it loses
+what it stores (a database, a bucket, a disk, the key that encrypts them)."""
+
+
+def _holds_no_data(resource_type: str, urn: str) -> bool:
+    return False
+
+
+def types_holding_data(*types: str) -> DataCheck:
+    """A DataCheck for targets whose data lives in resources of their own types."""
+    found = frozenset(types)
+
+    def holds_data(resource_type: str, urn: str) -> bool:
+        return resource_type in found
+
+    return holds_data
+
+
 def _no_rules(spec: EnvironmentSpec, region: str, stack: str) -> list[ConfigIssue]:
     return []
 
@@ -127,6 +146,8 @@ class Target:
     source_check: SourceCheck | None = None
     """Live check that a standby DR stage reaches its primary's site before anything is built
     (skipped by offline plans); None: the target has none."""
+    holds_data: DataCheck = _holds_no_data
+    """Which of its resources hold data; previews flag their replacement at the top."""
 
     def parse_settings(self, raw: Any) -> tuple[Any | None, list[ConfigIssue]]:
         if self.settings is not None:

@@ -15,7 +15,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from components.errors import ConfigIssue, raise_if_any
 from components.model import aliases, read_leniently, validate
@@ -40,6 +40,9 @@ from stageline.model import (
     TargetSections,
     target_section,
 )
+
+if TYPE_CHECKING:
+    from stageline.stack_files import StackFile
 
 STAGE_NAME = re.compile(r"[a-z][a-z0-9-]{0,39}")
 ENTRY_TIERS = ("ephemeral", "development")
@@ -328,3 +331,14 @@ def parse_stage_config(
         has_db_password=has_password,
         target_settings=dict(target_settings or {}),
     )
+
+
+def file_config(file: StackFile) -> StageConfig:
+    """A stack file's config read as the program reads it: the engine writes values back as
+    text (`protectData: "true"`), which it decodes the same way for the program."""
+    engine, _ = file.pulumi_config()
+    prefix = f"{PROJECT}:"
+    raw = {k.removeprefix(prefix): v for k, v in engine.items() if k.startswith(prefix)}
+    values, issues = decode_engine_values(raw)
+    raise_if_any(issues, f"stack {file.name!r}")
+    return parse_stage_config(file.name, values, file.secret_keys, file.other_values)

@@ -25,6 +25,8 @@ from stageline.config import (
 )
 from stageline.graph import load_stage_graph, replica_cidrs
 from stageline.promotion import (
+    OutputSource,
+    planned_upstream,
     read_replica_plan,
     read_upstream,
     resolve_release,
@@ -145,11 +147,15 @@ def deploy(
         )
         raise_if_any(issues, f"stack {config.stack!r} (checked against its {config.target} target)")
 
-    ref: pulumi.StackReference | None = None
+    ref: OutputSource | None = None
     ref_name = ""
     if config.promotes_from and config.release_pin is None:
         ref_name = upstream_stack_name(config.promotes_from)
-        ref = pulumi.StackReference(ref_name)
+        ref = planned_upstream(config.promotes_from, pulumi.runtime.is_dry_run())
+        if ref is None:
+            ref = pulumi.StackReference(ref_name)
+        else:
+            ref_name += " (planned)"
 
     async def build() -> pulumi.Inputs:
         # The upstream is read before any resource is registered, so a missing or incompatible

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+import os
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 
 import pulumi
 
@@ -36,6 +39,47 @@ class ResolvedRelease:
     """Where it came from, for logs and `stageline promote`: `pinned` or `promoted from <stage>`."""
 
 
+PLANNED_UPSTREAM_ENV = "STAGELINE_PLANNED_UPSTREAM"
+"""A JSON file of `{upstream stage: its planned outputs}`. Set by `stageline preview --all` for
+a stage whose upstream has pending changes, so the stage is previewed as it will be once that
+upstream is applied and promoted. Honoured by previews only: an update always reads the
+upstream's applied outputs."""
+
+
+class OutputSource(Protocol):
+    """Where a stage reads its upstream's outputs: a StackReference, or planned outputs."""
+
+    async def get_output_details(self, name: str) -> pulumi.StackReferenceOutputDetails: ...
+
+
+@dataclass(frozen=True)
+class PlannedOutputs:
+    """An upstream's outputs as its preview plans them, served like a StackReference."""
+
+    outputs: dict[str, Any]
+
+    async def get_output_details(self, name: str) -> pulumi.StackReferenceOutputDetails:
+        return pulumi.StackReferenceOutputDetails(value=self.outputs.get(name))
+
+
+def planned_upstream(upstream: str, dry_run: bool) -> PlannedOutputs | None:
+    """The upstream's planned outputs when this preview was asked to use them, else None."""
+    path = os.environ.get(PLANNED_UPSTREAM_ENV)
+    if not path:
+        return None
+    if not dry_run:
+        raise PromotionError(
+            f"{PLANNED_UPSTREAM_ENV} is set, but this is an update: an update deploys what its "
+            f"upstream {upstream!r} applied, never a plan. Fix: unset {PLANNED_UPSTREAM_ENV}."
+        )
+    try:
+        planned = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise PromotionError(f"{PLANNED_UPSTREAM_ENV}={path}: cannot read it ({exc})") from exc
+    outputs = planned.get(upstream) if isinstance(planned, dict) else None
+    return PlannedOutputs(outputs) if isinstance(outputs, dict) else None
+
+
 def upstream_stack_name(upstream: str) -> str:
     # On a DIY backend the organization is the literal `organization`; get_organization() gives
     # the right value on every backend.
@@ -50,7 +94,7 @@ class PromotionError(pulumi.RunError):
     pass
 
 
-async def read_upstream(config: StageConfig, ref: pulumi.StackReference, ref_name: str) -> Upstream:
+async def read_upstream(config: StageConfig, ref: OutputSource, ref_name: str) -> Upstream:
     """Await the upstream's contract outputs; fail naming the stage, the stack and the fix."""
     upstream = config.promotes_from or ""
 
@@ -83,9 +127,7 @@ async def read_upstream(config: StageConfig, ref: pulumi.StackReference, ref_nam
     return Upstream(upstream, ref_name, str(version), release)
 
 
-async def read_replica_plan(
-    config: StageConfig, ref: pulumi.StackReference, ref_name: str
-) -> ReplicaPlan:
+async def read_replica_plan(config: StageConfig, ref: OutputSource, ref_name: str) -> ReplicaPlan:
     """A DR stage's primary, read from its whole contract: refuses, naming every missing key,
     a primary deployed before the contract carried what a replica needs."""
     dr = config.disaster_recovery

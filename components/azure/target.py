@@ -11,7 +11,7 @@ from typing import Any
 from components.azure.regions import REGIONS
 from components.azure.rules import validate
 from components.azure.settings import parse_settings
-from components.targets import Computed, Target
+from components.targets import Computed, Target, types_holding_data
 
 # What the provider computes after create, per resource type (for offline plans).
 _COMPUTED: dict[str, Computed] = {
@@ -79,4 +79,12 @@ TARGET = Target(
             "objectId": "mock-object",
         },
     },
+    # The database, the bucket, and (where the template makes one) the key encrypting them.
+    holds_data=types_holding_data(
+        "azure-native:dbforpostgresql:Server",
+        "azure-native:dbforpostgresql:Database",
+        "azure-native:storage:StorageAccount",
+        "azure-native:storage:BlobContainer",
+        "azure-native:keyvault:Vault",
+    ),
 )

@@ -10,10 +10,9 @@ from typing import Any
 
 from components.dr import missing_keys
 from components.dr_ops import DrSides, StackView
-from components.errors import ConfigError, raise_if_any
+from components.errors import ConfigError
 from components.targets import target_of
-from stageline import PROJECT
-from stageline.config import StageConfig, decode_engine_values, parse_stage_config
+from stageline.config import StageConfig, file_config
 from stageline.dr.seams import DrEngine
 from stageline.model import DisasterRecovery, stage_keys
 from stageline.stack_files import STACK_FILE_PREFIX, StackFile
@@ -56,17 +55,6 @@ def _stack_file(project: Project, stage: str) -> StackFile:
         return project.stack_file(stage)
     except StageNotFoundError as exc:
         raise DrError(str(exc)) from exc
-
-
-def file_config(file: StackFile) -> StageConfig:
-    """A stack file's config read as the program reads it: the engine writes values back as
-    text (`protectData: "true"`), which it decodes the same way for the program."""
-    engine, _ = file.pulumi_config()
-    prefix = f"{PROJECT}:"
-    raw = {k.removeprefix(prefix): v for k, v in engine.items() if k.startswith(prefix)}
-    values, issues = decode_engine_values(raw)
-    raise_if_any(issues, f"stack {file.name!r}")
-    return parse_stage_config(file.name, values, file.secret_keys, file.other_values)
 
 
 def load_dr_stage(project: Project, stage: str) -> DrStage:
