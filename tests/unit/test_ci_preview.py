@@ -1,0 +1,167 @@
+"""The pieces of `preview --all` that need no engine: engine events as changes, the approval
+hash, previews against planned upstream outputs, which stages the engine can preview."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pulumi import automation as auto
+
+from components.targets import target_of
+from stageline.ci.approval import differences, digest, stage_digest
+from stageline.ci.engine_preview import ChangeCollector
+from stageline.ci.preview_all import missing_plugins, needed_plugins
+from stageline.ci.report import ReleaseChange, ResourceChange, StageReport
+from stageline.plan.recorder import PlannedResource
+from stageline.plan.runner import StagePlan
+from stageline.promotion import PLANNED_UPSTREAM_ENV, PromotionError, planned_upstream
+
+DB = "urn:pulumi:prod::stageline::stageline:database:AwsDatabase$aws:rds/instance:Instance::db"
+SG = "urn:pulumi:prod::stageline::aws:ec2/securityGroup:SecurityGroup::sg"
+
+
+def event(op: str, urn: str, **meta: Any) -> auto.EngineEvent:
+    typ = urn.split("::")[2].rsplit("$", 1)[-1]
+    body = {"op": op, "urn": urn, "type": typ, "provider": "", **meta}
+    return auto.EngineEvent.from_json(
+        {"sequence": 1, "timestamp": 0, "resourcePreEvent": {"metadata": body}}
+    )
+
+
+def collect(*events: auto.EngineEvent) -> list[ResourceChange]:
+    collector = ChangeCollector(target_of("aws").holds_data)
+    for e in events:
+        collector(e)
+    return collector.result()
+
+
+def test_a_replacement_is_one_change_with_what_forces_it_and_its_protection() -> None:
+    old = {"type": "aws:rds/instance:Instance", "urn": DB, "protect": True}
+    changes = collect(
+        event("replace", DB, keys=["engineVersion"], diffs=["engineVersion"], old=old),
+        event("create-replacement", DB, keys=["engineVersion"], diffs=["engineVersion"], old=old),
+        event("delete-replaced", DB, old=old),
+    )
+    assert len(changes) == 1, changes
+    (change,) = changes
+    assert change.op == "replace" and change.replace_keys == ("engineVersion",), change
+    assert change.data and change.protected, change
+
+
+def test_same_reads_and_the_stack_are_not_changes_and_updates_keep_their_keys() -> None:
+    changes = collect(
+        event("same", DB),
+        event("read", "urn:pulumi:prod::stageline::pulumi:pulumi:StackReference::up"),
+        event("create", "urn:pulumi:prod::stageline::pulumi:pulumi:Stack::stageline-prod"),
+        event("update", SG, diffs=["ingress", "description"]),
+    )
+    assert [(c.op, c.name, c.diff, c.data) for c in changes] == [
+        ("update", "sg", ("description", "ingress"), False)
+    ]
+
+
+def test_delete_of_a_protected_resource_is_marked() -> None:
+    (change,) = collect(event("delete", SG, old={"urn": SG, "protect": True}))
+    assert change.op == "delete" and change.protected and not change.data
+
+
+def change(urn: str = SG, op: str = "update", diff: tuple[str, ...] = ("ingress",)) -> Any:
+    return ResourceChange(urn=urn, type="t", name=urn.rsplit("::")[-1], op=op, diff=diff)
+
+
+def stage(changes: list[ResourceChange], release: str = "1.0.0") -> StageReport:
+    made = StageReport(
+        stage="prod",
+        target="aws",
+        source="engine",
+        changes=tuple(changes),
+        release=ReleaseChange(current="0.9.0", planned=release, source="promoted from staging"),
+    )
+    return made.model_copy(update={"digest": stage_digest(made)})
+
+
+def test_the_digest_hashes_what_an_update_would_do_and_nothing_else() -> None:
+    a, b = change(SG), change(DB, "replace", ("engineVersion",))
+    assert digest([a, b], "1") == digest([b, a], "1"), "order of events must not matter"
+    assert digest([a], "1") != digest([a], "2"), "another release is another approval"
+    assert digest([a], "1") != digest([change(SG, "replace")], "1")
+    assert digest([a], "1") != digest([change(SG, diff=("tags",))], "1")
+    assert digest([a], "1") != digest([a, b], "1")
+
+
+def test_differences_name_each_resource_that_changed_since_approval() -> None:
+    approved = stage([change(SG), change(DB, "update", ("allocatedStorage",))])
+    assert differences(approved, approved) == []
+    fresh = stage([change(SG, "replace"), change("urn:x::new", "create", ())], release="1.1.0")
+    lines = differences(approved, fresh)
+    assert any(line.startswith("changed: approved update t sg") for line in lines), lines
+    assert any(line.startswith("not approved: create t new") for line in lines), lines
+    assert any("no longer planned: update t db" in line for line in lines), lines
+    assert "release: approved 1.0.0, now 1.1.0" in lines
+    tampered = approved.model_copy(update={"digest": "sha256:0"})
+    assert differences(tampered, approved) and "does not hash" in differences(tampered, approved)[0]
+
+
+def test_planned_upstream_outputs_serve_previews_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(PLANNED_UPSTREAM_ENV, raising=False)
+    assert planned_upstream("local", dry_run=True) is None
+    planned = tmp_path / "planned.json"
+    planned.write_text(json.dumps({"local": {"schemaVersion": "1.1"}}))
+    monkeypatch.setenv(PLANNED_UPSTREAM_ENV, str(planned))
+    source = planned_upstream("local", dry_run=True)
+    assert source is not None
+    details = asyncio.run(source.get_output_details("schemaVersion"))
+    assert details.value == "1.1"
+    assert planned_upstream("dev", dry_run=True) is None, "another upstream's plan is not used"
+    with pytest.raises(PromotionError, match="an update deploys what its upstream"):
+        planned_upstream("local", dry_run=False)
+    planned.write_text("{not json")
+    with pytest.raises(PromotionError, match="cannot read it"):
+        planned_upstream("local", dry_run=True)
+
+
+def planned(*types: str) -> StagePlan:
+    return StagePlan(
+        "s",
+        [PlannedResource(f"urn:{t}", t, "n", "", True, False, False) for t in types],
+    )
+
+
+def test_a_stage_needs_the_plugins_of_its_providers_only(tmp_path: Path) -> None:
+    plan = planned(
+        "pulumi:pulumi:Stack",
+        "stageline:database:AwsDatabase",
+        "pulumi-python:dynamic/libvirt:Volume",
+        "aws:s3/bucket:Bucket",
+        "random:index/randomPassword:RandomPassword",
+        "pulumi:providers:aws",
+    )
+    assert needed_plugins(plan) == {"aws", "random"}
+    home = tmp_path / "home"
+    (home / "plugins" / "resource-random-v4.21.4").mkdir(parents=True)
+    assert missing_plugins(plan, home) == ["aws"]
+    (home / "plugins" / "resource-aws-v7.51.1").mkdir()
+    assert missing_plugins(plan, home) == []
+    assert missing_plugins(planned("pulumi-python:dynamic/libvirt:Domain"), tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "kind", "data"),
+    [
+        ("local-database-0-data", "stageline:database:LibvirtDatabase", True),
+        ("local-database-0-root", "stageline:database:LibvirtDatabase", False),
+        ("local-storage-objects", "stageline:storage:LibvirtStorage", True),
+        ("local-compute-0-data", "stageline:compute:LibvirtCompute", False),
+    ],
+)
+def test_libvirt_says_which_volumes_hold_data(name: str, kind: str, data: bool) -> None:
+    typ = "pulumi-python:dynamic/libvirt:Volume"
+    parents = f"stageline:environment:EnvironmentTemplate${kind}${typ}"
+    urn = f"urn:pulumi:local::stageline::{parents}::{name}"
+    assert target_of("libvirt").holds_data(typ, urn) is data
