@@ -7,10 +7,11 @@ machine's test sites as the tests use them, and holding /tmp/stageline-libvirt.l
 `local` and `onprem` are deployed (the boot-sector image, `--no-wait`: previews need their
 state, not booted guests):
 
-| figure                                      | reference                                |
-| `preview --all` wall time                   | the slowest single-stage `preview STAGE` |
-| summary generation (markdown, comments, text) for the report of every stage | - (seconds; target 1 s) |
-| `plan --all` (offline, warm plan cache, and `--no-cache`) | - (seconds; target 10 s)   |
+- `preview --all` wall time, as a ratio to the slowest single-stage `preview STAGE` (target:
+  at most 1.5x);
+- summary generation (markdown summary, PR comments, text) for the report of every stage, in
+  seconds (target: at most 1 s beyond the previews);
+- offline `plan --all`, with a warm plan cache and with `--no-cache`, in seconds (target: 10 s).
 
 Each command is a fresh process, as CI runs it. Loops run interleaved with their reference,
 after one warm-up of each; figures are medians. Everything deployed is destroyed at the end.
