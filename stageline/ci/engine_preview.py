@@ -123,8 +123,11 @@ def preview_stage(
     from stageline.cli.context import CliContext, engine_errors
     from stageline.workspace import Project
 
+    from stageline.backend import resolve_backend
+
     project = Project(Path(root))
-    obj = CliContext(project)
+    # The command resolved the backend (and printed its warnings) once, not once per stage.
+    obj = CliContext(project, resolve_backend(project.root))
     planned_file: str | None = None
     try:
         if planned_upstream:
