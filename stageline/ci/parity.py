@@ -25,6 +25,10 @@ only where their values do. `compare` reports, from stage A's side against its p
      upstream) by `promotesFrom` and whether a release is pinned. Where a type sits under
      several concerns, every one of them must be explained.
 
+The rule is coarse on purpose: any differing value of a concern explains any of its resource
+types (a different storage retention also explains a missing versioning resource), so drift is
+reported only where no config value could account for it; sizes and counts are never drift.
+
 Nothing here knows a target or a stage by name: concerns and keys come from the spec and from
 the plans' own type tokens.
 """
