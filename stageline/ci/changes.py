@@ -82,7 +82,7 @@ def _first_line(text: str) -> str:
 
 
 def _merge_base(root: Path, base: str) -> str:
-    if not _git(root, "rev-parse", "--git-dir").returncode == 0:
+    if _git(root, "rev-parse", "--git-dir").returncode != 0:
         raise ChangesError(
             f"--changed {base}: {root} is not in a git repository, so there is nothing to "
             "compare with; run it in a clone of the project, or preview every stage without "
