@@ -120,10 +120,9 @@ def preview_stage(
     import click
 
     from components.targets import target_of
+    from stageline.backend import resolve_backend
     from stageline.cli.context import CliContext, engine_errors
     from stageline.workspace import Project
-
-    from stageline.backend import resolve_backend
 
     project = Project(Path(root))
     # The command resolved the backend (and printed its warnings) once, not once per stage.

@@ -26,6 +26,7 @@ COMMANDS = {
     "dr": "stageline.cli.dr:dr",
     "recover": "stageline.cli.recover:recover",
     "graph": "stageline.cli.graph:graph",
+    "diff": "stageline.cli.diff:diff",
     "engine": "stageline.cli.engine:engine",
     "pulumi": "stageline.cli.passthrough:pulumi_command",
 }

@@ -82,38 +82,17 @@ def plan(
     if bool(stage) == all_stages:
         raise click.UsageError("give a STAGE or --all")
     folder = folder or obj.project.stacks_dir
-    stacks: dict[str, StackFile] = {s.name: s for s in list_stack_files(folder)}
-    try:
-        graph = load_stage_graph(folder)
-    except ConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
+    stacks, graph = load_stages(folder)
 
     wanted: list[str] | None = None
     given: dict[str, dict[str, Any]] = {}
     if stage:
-        found = find_stack(stage, stacks)
-        if found is None:
-            raise click.BadParameter(
-                f"no stacks/Pulumi.{stage}.yaml (stages: {', '.join(sorted(stacks))})",
-                param_hint="STAGE",
-            )
-        if found.name not in stacks:  # an ephemeral copy such as ci-1234
-            stacks[found.name] = found
-            node = dataclasses.replace(node_from_file(found), name=found.name)
-            graph = StageGraph({**graph.nodes, found.name: node})
+        found, graph = add_stage(stage, stacks, graph)
         wanted = [found.name]
         if upstream_outputs:
             given = _load_outputs(upstream_outputs, graph.nodes[found.name].promotes_from)
 
-    plans = plan_progression(
-        graph,
-        stacks,
-        functools.partial(deploy, folder, offline=True),
-        wanted,
-        given,
-        cache=PlanCache.for_project(obj.project.root) if cache else None,
-        jobs=jobs,
-    )
+    plans = plan_stages(obj, folder, graph, stacks, wanted, given, cache=cache, jobs=jobs)
     shown = [p for p in plans if wanted is None or p.stack in wanted]
     _print(shown, fmt)
     failed = [p for p in plans if not p.ok]
@@ -121,6 +100,56 @@ def plan(
         for p in failed:
             click.echo(f"error: {p.stack}: {p.error}", err=True)
         raise SystemExit(1)
+
+
+def load_stages(folder: Path) -> tuple[dict[str, StackFile], StageGraph]:
+    """The stack files of `folder` by name, and the stage graph drawn from them."""
+    stacks: dict[str, StackFile] = {s.name: s for s in list_stack_files(folder)}
+    try:
+        graph = load_stage_graph(folder)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    return stacks, graph
+
+
+def add_stage(
+    stage: str, stacks: dict[str, StackFile], graph: StageGraph, param_hint: str = "STAGE"
+) -> tuple[StackFile, StageGraph]:
+    """STAGE's stack file, and the graph with it; an ephemeral copy such as `ci-1234` joins
+    `stacks` and the graph as a copy of its template."""
+    found = find_stack(stage, stacks)
+    if found is None:
+        raise click.BadParameter(
+            f"no stacks/Pulumi.{stage}.yaml (stages: {', '.join(sorted(stacks))})",
+            param_hint=param_hint,
+        )
+    if found.name not in stacks:  # an ephemeral copy such as ci-1234
+        stacks[found.name] = found
+        node = dataclasses.replace(node_from_file(found), name=found.name)
+        graph = StageGraph({**graph.nodes, found.name: node})
+    return found, graph
+
+
+def plan_stages(
+    obj: CliContext,
+    folder: Path,
+    graph: StageGraph,
+    stacks: dict[str, StackFile],
+    wanted: list[str] | None,
+    given: dict[str, dict[str, Any]] | None = None,
+    cache: bool = True,
+    jobs: int = DEFAULT_JOBS,
+) -> list[StagePlan]:
+    """Plan `wanted` (None: every stage) offline, with the upstreams they need."""
+    return plan_progression(
+        graph,
+        stacks,
+        functools.partial(deploy, folder, offline=True),
+        wanted,
+        given or {},
+        cache=PlanCache.for_project(obj.project.root) if cache else None,
+        jobs=jobs,
+    )
 
 
 def _print(plans: list[StagePlan], fmt: str) -> None:

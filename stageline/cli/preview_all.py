@@ -23,15 +23,6 @@ def every_stage(graph: StageGraph) -> Selection:
     )
 
 
-def changed_selection(root: Path, graph: StageGraph, base: str) -> Selection:
-    from stageline.ci.changes import ChangesError, changed_files, select_stages
-
-    try:
-        return select_stages(graph, changed_files(root, base), base)
-    except ChangesError as exc:
-        raise click.ClickException(str(exc)) from exc
-
-
 def default_checks() -> Checks:
     from stageline.ci.parity import compare
     from stageline.policy_gate import evaluate_plan
@@ -53,7 +44,12 @@ def run_preview_all(obj: CliContext, base: str | None, jobs: int, fmt: str, outp
         graph = load_stage_graph(obj.project.stacks_dir)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from exc
-    selection = every_stage(graph) if base is None else changed_selection(root, graph, base)
+    if base is None:
+        selection = every_stage(graph)
+    else:
+        from stageline.ci.changes import select_changed  # its errors are CLI errors
+
+        selection = select_changed(graph, root, base, obj.project.stacks_dir)
 
     def progress(line: str) -> None:
         click.echo(line, err=True)
