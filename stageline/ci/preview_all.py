@@ -206,7 +206,7 @@ def _report(stage: _Stage, checks: Checks, stages: Mapping[str, _Stage]) -> Stag
             violations = checks.policy(plan, config)
         peer = stages.get(stage.upstream or "")
         if checks.parity and peer and peer.config and peer.plan and peer.plan.ok:
-            parity = checks.parity(peer.plan, plan, peer.config, config)
+            parity = checks.parity(plan, peer.plan, config, peer.config)
     release = None
     planned = _planned_release(plan) if plan is not None and plan.ok else None
     if planned is not None and config is not None:
