@@ -124,6 +124,10 @@ class Target:
     ops: str = ""
     """The module whose `OPERATIONS` (components/dr_ops.py) runs disaster recovery: replica lag,
     promotion, scaling, failover routing. Empty: the target has none."""
+    policy: str = ""
+    """The module whose `POLICY` (policy/facts.py TargetPolicy) tells the policy pack which of
+    the target's types and properties hold encryption, public access, tags, boot data and
+    sizes. Empty: only the stage-wide policies apply to its resources."""
     source_check: SourceCheck | None = None
     """Live check that a standby DR stage reaches its primary's site before anything is built
     (skipped by offline plans); None: the target has none."""

@@ -49,4 +49,5 @@ TARGET = Target(
     computed=_COMPUTED,
     mock_calls=_CALLS,
     ops="components.aws.ops",
+    policy="components.aws.policy",
 )

@@ -71,6 +71,7 @@ TARGET = Target(
     computed=_COMPUTED,
     mock_state=_mock_state,
     ops="components.azure.ops",
+    policy="components.azure.policy",
     mock_calls={
         "azure-native:authorization:getClientConfig": {
             "subscriptionId": "00000000-0000-0000-0000-000000000000",

@@ -61,4 +61,5 @@ TARGET = Target(
         },
     },
     ops="components.gcp.ops",
+    policy="components.gcp.policy",
 )

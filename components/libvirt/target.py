@@ -59,5 +59,6 @@ TARGET = Target(
     artifacts=file_or_image,
     health="components.libvirt.health",
     ops="components.libvirt.ops",
+    policy="components.libvirt.policy",
     source_check=_source_check,
 )
