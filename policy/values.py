@@ -17,15 +17,17 @@ def plain(value: Any) -> Any:
 
 
 def get(inputs: Mapping[str, Any], path: str, default: Any = None) -> Any:
-    """The value at a dotted path (`settings.ipConfiguration.ipv4Enabled`), secrets unwrapped on
-    the way; `default` when a step is missing or not a mapping."""
+    """The value at a dotted path (`settings.ipConfiguration.ipv4Enabled`); `default` when a step
+    is missing or not a mapping. Inside a secret, the value found is a Secret too."""
     value: Any = inputs
+    secret = False
     for step in path.split("."):
+        secret = secret or isinstance(value, Secret)
         value = plain(value)
         if not isinstance(value, Mapping) or step not in value:
             return default
         value = value[step]
-    return value
+    return Secret(plain(value)) if secret else value
 
 
 def items(inputs: Mapping[str, Any], path: str) -> Iterator[tuple[str, Any]]:
