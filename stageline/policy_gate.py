@@ -76,11 +76,13 @@ def evaluate_resources(
 
 
 def evaluate_plan(plan: StagePlan, context: StageContext) -> list[Violation]:
-    """Every violation in a stage's offline plan, mandatory ones first (none for a failed plan:
-    its error is reported instead)."""
+    """Every violation in a stage's offline plan, mandatory ones first, then by URN (none for a
+    failed plan: its error is reported instead)."""
     if not plan.ok:
         return []
-    return evaluate_resources(plan.resources, context)
+    # Resource order follows registration, which concurrent plans do not fix: sort by URN.
+    found = evaluate_resources(plan.resources, context)
+    return sorted(found, key=lambda v: (v.level != "mandatory", v.urn, v.policy, v.message))
 
 
 def data_resources(plan: StagePlan) -> set[str]:

@@ -137,7 +137,8 @@ def _policy_gate(
     """Print each planned stage's policy violations; the stages with a mandatory one."""
     names = stage_names(stacks)
     refused: list[str] = []
-    for p in plans:
+    order = {name: i for i, name in enumerate(graph.order())}
+    for p in sorted(plans, key=lambda p: order.get(p.stack, len(order))):
         if not p.ok:
             continue
         violations = evaluate_plan(p, context_for(graph, p.stack, names.get(p.stack)))
