@@ -273,7 +273,8 @@ TAGGABLE: tuple[str, ...] = (
     INGRESS_RULE,
 )
 """Every taggable type the AWS template registers, and the few a hand edit is likely to add (their
-SDK args take `tags`). Checked against the installed SDK's args when written; a new taggable type must be added here."""
+SDK args take `tags`).
+Checked against the installed SDK when written; a new taggable type must be added here."""
 
 POLICY = TargetPolicy(
     encryption={

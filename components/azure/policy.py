@@ -182,7 +182,8 @@ TAGGABLE: tuple[str, ...] = (
     STORAGE_ACCOUNT,
 )
 """Every taggable type the Azure template registers, and the virtual machine a hand edit may add
-(their SDK args take `tags`). Checked against the installed SDK's args when written; a new taggable type must be added here."""
+(their SDK args take `tags`).
+Checked against the installed SDK when written; a new taggable type must be added here."""
 
 POLICY = TargetPolicy(
     encryption={STORAGE_ACCOUNT: _storage_encryption, SERVER: _server_encryption},

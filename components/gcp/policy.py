@@ -152,7 +152,8 @@ LABELS: dict[str, str] = {
     BUCKET: "labels",
 }
 """Every labelled type the GCP template registers, and the instances a hand edit may add, with
-the property holding its labels. Checked against the installed SDK's args when written; a new taggable type must be added here."""
+the property holding its labels.
+Checked against the installed SDK when written; a new taggable type must be added here."""
 
 POLICY = TargetPolicy(
     public_database={SQL_INSTANCE: _sql_public},
