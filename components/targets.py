@@ -75,25 +75,6 @@ Computed = Callable[[str], Mapping[str, Any]]
 """(resource name) -> what the provider computes on create for one resource type."""
 
 
-DataCheck = Callable[[str, str], bool]
-"""(resource type token, URN) -> whether the resource holds data: replacing or deleting it loses
-what it stores (a database, a bucket, a disk, the key that encrypts them)."""
-
-
-def _holds_no_data(resource_type: str, urn: str) -> bool:
-    return False
-
-
-def types_holding_data(*types: str) -> DataCheck:
-    """A DataCheck for targets whose data lives in resources of their own types."""
-    found = frozenset(types)
-
-    def holds_data(resource_type: str, urn: str) -> bool:
-        return resource_type in found
-
-    return holds_data
-
-
 def _no_rules(spec: EnvironmentSpec, region: str, stack: str) -> list[ConfigIssue]:
     return []
 
@@ -143,11 +124,13 @@ class Target:
     ops: str = ""
     """The module whose `OPERATIONS` (components/dr_ops.py) runs disaster recovery: replica lag,
     promotion, scaling, failover routing. Empty: the target has none."""
+    policy: str = ""
+    """The module whose `POLICY` (policy/facts.py TargetPolicy) tells the policy pack which of
+    the target's types and properties hold encryption, public access, tags, boot data and
+    sizes. Empty: only the stage-wide policies apply to its resources."""
     source_check: SourceCheck | None = None
     """Live check that a standby DR stage reaches its primary's site before anything is built
     (skipped by offline plans); None: the target has none."""
-    holds_data: DataCheck = _holds_no_data
-    """Which of its resources hold data; previews flag their replacement at the top."""
 
     def parse_settings(self, raw: Any) -> tuple[Any | None, list[ConfigIssue]]:
         if self.settings is not None:

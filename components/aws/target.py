@@ -5,7 +5,7 @@ from __future__ import annotations
 from components.aws.regions import REGIONS
 from components.aws.rules import validate
 from components.database import POSTGRES_PORT
-from components.targets import Computed, Target, types_holding_data
+from components.targets import Computed, Target
 
 # What the provider computes after create, per resource type (for offline plans).
 _COMPUTED: dict[str, Computed] = {
@@ -49,10 +49,5 @@ TARGET = Target(
     computed=_COMPUTED,
     mock_calls=_CALLS,
     ops="components.aws.ops",
-    # The database, the bucket, and (where the template makes one) the key encrypting them.
-    holds_data=types_holding_data(
-        "aws:rds/instance:Instance",
-        "aws:s3/bucket:Bucket",
-        "aws:kms/key:Key",
-    ),
+    policy="components.aws.policy",
 )

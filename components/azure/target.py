@@ -11,7 +11,7 @@ from typing import Any
 from components.azure.regions import REGIONS
 from components.azure.rules import validate
 from components.azure.settings import parse_settings
-from components.targets import Computed, Target, types_holding_data
+from components.targets import Computed, Target
 
 # What the provider computes after create, per resource type (for offline plans).
 _COMPUTED: dict[str, Computed] = {
@@ -71,6 +71,7 @@ TARGET = Target(
     computed=_COMPUTED,
     mock_state=_mock_state,
     ops="components.azure.ops",
+    policy="components.azure.policy",
     mock_calls={
         "azure-native:authorization:getClientConfig": {
             "subscriptionId": "00000000-0000-0000-0000-000000000000",
@@ -79,12 +80,4 @@ TARGET = Target(
             "objectId": "mock-object",
         },
     },
-    # The database, the bucket, and (where the template makes one) the key encrypting them.
-    holds_data=types_holding_data(
-        "azure-native:dbforpostgresql:Server",
-        "azure-native:dbforpostgresql:Database",
-        "azure-native:storage:StorageAccount",
-        "azure-native:storage:BlobContainer",
-        "azure-native:keyvault:Vault",
-    ),
 )

@@ -113,6 +113,7 @@ class GcpIngress(Ingress):
             f"{name}-clients",
             description="stageline: only the ingress's client ranges",
             rules=armor_rules(clients),
+            labels=tags,
             opts=mine,
         )
         self.backend = compute.BackendService(

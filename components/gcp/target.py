@@ -8,7 +8,7 @@ from __future__ import annotations
 from components.gcp.regions import REGIONS
 from components.gcp.rules import validate
 from components.gcp.settings import parse_settings
-from components.targets import Computed, Target, types_holding_data
+from components.targets import Computed, Target
 
 # What the provider computes after create, per resource type (for offline plans).
 _COMPUTED: dict[str, Computed] = {
@@ -61,10 +61,5 @@ TARGET = Target(
         },
     },
     ops="components.gcp.ops",
-    # The database, the bucket, and (where the template makes one) the key encrypting them.
-    holds_data=types_holding_data(
-        "gcp:sql/databaseInstance:DatabaseInstance",
-        "gcp:sql/database:Database",
-        "gcp:storage/bucket:Bucket",
-    ),
+    policy="components.gcp.policy",
 )

@@ -40,19 +40,6 @@ def resolve_paths(raw: Mapping[str, Any], root: Path) -> Mapping[str, Any]:
     return raw
 
 
-# The database's data disks, and the storage pool with its volume. Guests' root disks and seeds
-# are rebuilt from the image and the release, so replacing them loses nothing.
-_DATA = {"stageline:database:": ("-data",), "stageline:storage:": ("-pool", "-objects")}
-
-
-def holds_data(resource_type: str, urn: str) -> bool:
-    parents, _, name = urn.rpartition("::")
-    owner = parents.rsplit("$", 1)[0]
-    return any(
-        concern in owner and name.endswith(suffixes) for concern, suffixes in _DATA.items()
-    ) and resource_type.endswith((":Volume", ":Pool"))
-
-
 def mock_state(typ: str, name: str, inputs: Mapping[str, Any]) -> Mapping[str, Any]:
     """What the site's dynamic resources compute on create (their uuid, a volume's path)."""
     return {key: f"{name}-{key}" for key in ("uuid", "path", "result") if key not in inputs}
@@ -72,6 +59,6 @@ TARGET = Target(
     artifacts=file_or_image,
     health="components.libvirt.health",
     ops="components.libvirt.ops",
+    policy="components.libvirt.policy",
     source_check=_source_check,
-    holds_data=holds_data,
 )

@@ -37,8 +37,8 @@ _OPS: Mapping[str, Op] = {
 _NOT_CHANGES = {"pulumi:pulumi:Stack", "pulumi:pulumi:StackReference"}
 _RANK: Mapping[Op, int] = {op: i for i, op in enumerate(OPS)}
 
-DataCheck = Callable[[str, str], bool]
-"""(type token, URN) -> whether the resource holds data (the stage's target says)."""
+DataCheck = Callable[[str, "Mapping[str, Any] | None"], bool]
+"""(type token, inputs) -> whether the resource holds data (stageline.policy_gate.holds_data)."""
 
 
 @dataclass
@@ -57,7 +57,8 @@ class ChangeCollector:
         op = _OPS.get(str(getattr(meta.op, "value", meta.op)))
         if op is None or meta.type in _NOT_CHANGES:
             return
-        old = meta.old
+        old, new = meta.old, meta.new
+        inputs = (new.inputs if new is not None else None) or (old.inputs if old else None)
         change = ResourceChange(
             urn=meta.urn,
             type=meta.type,
@@ -65,7 +66,7 @@ class ChangeCollector:
             op=op,
             diff=tuple(sorted(meta.diffs or ())),
             replace_keys=tuple(sorted(meta.keys or ())) if op == "replace" else (),
-            data=self.holds_data(meta.type, meta.urn),
+            data=self.holds_data(meta.type, inputs),
             protected=bool(old is not None and old.protect),
         )
         with self._lock:
@@ -119,9 +120,9 @@ def preview_stage(
     stage to its planned outputs, for a preview as after the upstream's promotion."""
     import click
 
-    from components.targets import target_of
     from stageline.backend import resolve_backend
     from stageline.cli.context import CliContext, engine_errors
+    from stageline.policy_gate import holds_data
     from stageline.workspace import Project
 
     project = Project(Path(root))
@@ -134,8 +135,7 @@ def preview_stage(
                 json.dump(planned_upstream, handle)
             planned_file = handle.name
             os.environ[PLANNED_UPSTREAM_ENV] = planned_file
-        target = target_of(str(project.stack_file(stage).values.get("target")))
-        collector = ChangeCollector(target.holds_data)
+        collector = ChangeCollector(holds_data)
         stack = obj.stack(stage)
         current = _current_release(stack)
         with engine_errors(stage):

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 from components.errors import ConfigError
-from components.targets import target_of
 from stageline.ci.approval import digest
 from stageline.ci.engine_preview import EngineResult, counts, preview_stage
 from stageline.ci.report import (
@@ -39,6 +38,7 @@ from stageline.graph import StageGraph
 from stageline.plan.cache import PlanCache
 from stageline.plan.recorder import PlannedResource
 from stageline.plan.runner import StagePlan, plain_exports, plan_progression
+from stageline.policy_gate import holds_data
 from stageline.program import deploy
 from stageline.stack_files import StackFile
 
@@ -46,7 +46,7 @@ from stageline.stack_files import StackFile
 # components, and Python dynamic providers (served by the language host).
 _BUILT_IN = {"pulumi", "stageline", "pulumi-python"}
 
-PolicyCheck = Callable[[StagePlan, StageConfig], list[Violation]]
+PolicyCheck = Callable[[StagePlan], list[Violation]]
 ParityCheck = Callable[[StagePlan, StagePlan, StageConfig, StageConfig], list[ParityItem]]
 
 
@@ -87,9 +87,8 @@ def _planned_release(plan: StagePlan) -> str | None:
     return str(release.get("appVersion")) if isinstance(release, dict) else None
 
 
-def _offline_changes(plan: StagePlan, target: str) -> list[ResourceChange]:
+def _offline_changes(plan: StagePlan) -> list[ResourceChange]:
     """The whole stage as planned: without its state, every resource is shown as a create."""
-    holds_data = target_of(target).holds_data
     return sorted(
         (
             ResourceChange(
@@ -97,7 +96,7 @@ def _offline_changes(plan: StagePlan, target: str) -> list[ResourceChange]:
                 type=r.type,
                 name=r.name,
                 op="create",
-                data=holds_data(r.type, r.urn),
+                data=holds_data(r.type, r.inputs),
             )
             for r in plan.resources
             if r.custom and not _is_read(r)
@@ -198,12 +197,12 @@ def _report(stage: _Stage, checks: Checks, stages: Mapping[str, _Stage]) -> Stag
             error = stage.result.error
         changes, current = stage.result.changes, stage.result.current_release
     elif plan is not None and plan.ok:
-        changes = _offline_changes(plan, stage.target)
+        changes = _offline_changes(plan)
     violations: list[Violation] = []
     parity: list[ParityItem] = []
     if plan is not None and plan.ok and config is not None:
         if checks.policy is not None:
-            violations = checks.policy(plan, config)
+            violations = checks.policy(plan)
         peer = stages.get(stage.upstream or "")
         if checks.parity and peer and peer.config and peer.plan and peer.plan.ok:
             parity = checks.parity(plan, peer.plan, config, peer.config)

@@ -17,6 +17,7 @@ from stageline.graph import StageGraph, load_stage_graph, node_from_file
 from stageline.plan.cache import PlanCache
 from stageline.plan.render import render_json, render_text
 from stageline.plan.runner import StagePlan, plan_progression
+from stageline.policy_gate import blocking, context_for, evaluate_plan, render, stage_names
 from stageline.program import deploy
 from stageline.stack_files import StackFile, find_stack, list_stack_files
 
@@ -95,10 +96,17 @@ def plan(
     plans = plan_stages(obj, folder, graph, stacks, wanted, given, cache=cache, jobs=jobs)
     shown = [p for p in plans if wanted is None or p.stack in wanted]
     _print(shown, fmt)
+    refused = _policy_gate(shown, graph, stacks, to_stderr=fmt == "json")
     failed = [p for p in plans if not p.ok]
-    if failed:
-        for p in failed:
-            click.echo(f"error: {p.stack}: {p.error}", err=True)
+    for p in failed:
+        click.echo(f"error: {p.stack}: {p.error}", err=True)
+    if refused:
+        click.echo(
+            f"error: mandatory policy violations in {', '.join(refused)}: fix them "
+            "(each names its fix above) before this change is previewed or applied",
+            err=True,
+        )
+    if failed or refused:
         raise SystemExit(1)
 
 
@@ -150,6 +158,24 @@ def plan_stages(
         cache=PlanCache.for_project(obj.project.root) if cache else None,
         jobs=jobs,
     )
+
+
+def _policy_gate(
+    plans: list[StagePlan], graph: StageGraph, stacks: dict[str, StackFile], to_stderr: bool
+) -> list[str]:
+    """Print each planned stage's policy violations; the stages with a mandatory one."""
+    names = stage_names(stacks)
+    refused: list[str] = []
+    order = {name: i for i, name in enumerate(graph.order())}
+    for p in sorted(plans, key=lambda p: order.get(p.stack, len(order))):
+        if not p.ok:
+            continue
+        violations = evaluate_plan(p, context_for(graph, p.stack, names.get(p.stack)))
+        for line in render(p.stack, violations):
+            click.echo(line, err=to_stderr)
+        if blocking(violations):
+            refused.append(p.stack)
+    return refused
 
 
 def _print(plans: list[StagePlan], fmt: str) -> None:

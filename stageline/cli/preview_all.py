@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import click
 
 from components.errors import ConfigError
 from stageline.ci.preview_all import Checks, preview_all
-from stageline.ci.report import PreviewReport, Selection
+from stageline.ci.report import PreviewReport, Selection, Violation
 from stageline.cli.context import CliContext
 from stageline.graph import StageGraph, load_stage_graph
 from stageline.plan.cache import PlanCache
+from stageline.plan.runner import StagePlan
+from stageline.stack_files import StackFile
 
 
 def every_stage(graph: StageGraph) -> Selection:
@@ -23,11 +26,16 @@ def every_stage(graph: StageGraph) -> Selection:
     )
 
 
-def default_checks() -> Checks:
+def default_checks(graph: StageGraph, stacks: Mapping[str, StackFile]) -> Checks:
     from stageline.ci.parity import compare
-    from stageline.policy_gate import evaluate_plan
+    from stageline.policy_gate import context_for, evaluate_plan, stage_names
 
-    return Checks(policy=evaluate_plan, parity=compare)
+    names = stage_names(stacks)
+
+    def policy(plan: StagePlan) -> list[Violation]:
+        return evaluate_plan(plan, context_for(graph, plan.stack, names.get(plan.stack)))
+
+    return Checks(policy=policy, parity=compare)
 
 
 def render(report: PreviewReport, fmt: str) -> str:
@@ -61,14 +69,15 @@ def run_preview_all(obj: CliContext, base: str | None, jobs: int, fmt: str, outp
         except click.ClickException as exc:
             progress(f"no engine: every stage is planned offline ({exc.format_message()})")
         obj.backend  # noqa: B018 - resolve (and report) the backend once, not in each worker
+    stacks = obj.project.stack_files()
     report = preview_all(
         root,
         graph,
-        obj.project.stack_files(),
+        stacks,
         selection,
         pulumi_home,
         jobs,
-        default_checks(),
+        default_checks(graph, stacks),
         PlanCache.for_project(root),
         progress=progress,
     )

@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 from pulumi import automation as auto
 
-from components.targets import target_of
 from stageline.ci.approval import differences, digest, stage_digest
 from stageline.ci.engine_preview import ChangeCollector
 from stageline.ci.preview_all import missing_plugins, needed_plugins
 from stageline.ci.report import ReleaseChange, ResourceChange, StageReport
 from stageline.plan.recorder import PlannedResource
 from stageline.plan.runner import StagePlan
+from stageline.policy_gate import holds_data
 from stageline.promotion import PLANNED_UPSTREAM_ENV, PromotionError, planned_upstream
 
 DB = "urn:pulumi:prod::stageline::stageline:database:AwsDatabase$aws:rds/instance:Instance::db"
@@ -33,7 +33,7 @@ def event(op: str, urn: str, **meta: Any) -> auto.EngineEvent:
 
 
 def collect(*events: auto.EngineEvent) -> list[ResourceChange]:
-    collector = ChangeCollector(target_of("aws").holds_data)
+    collector = ChangeCollector(holds_data)
     for e in events:
         collector(e)
     return collector.result()
@@ -151,17 +151,13 @@ def test_a_stage_needs_the_plugins_of_its_providers_only(tmp_path: Path) -> None
     assert missing_plugins(planned("pulumi-python:dynamic/libvirt:Domain"), tmp_path) == []
 
 
-@pytest.mark.parametrize(
-    ("name", "kind", "data"),
-    [
-        ("local-database-0-data", "stageline:database:LibvirtDatabase", True),
-        ("local-database-0-root", "stageline:database:LibvirtDatabase", False),
-        ("local-storage-objects", "stageline:storage:LibvirtStorage", True),
-        ("local-compute-0-data", "stageline:compute:LibvirtCompute", False),
-    ],
-)
-def test_libvirt_says_which_volumes_hold_data(name: str, kind: str, data: bool) -> None:
-    typ = "pulumi-python:dynamic/libvirt:Volume"
-    parents = f"stageline:environment:EnvironmentTemplate${kind}${typ}"
-    urn = f"urn:pulumi:local::stageline::{parents}::{name}"
-    assert target_of("libvirt").holds_data(typ, urn) is data
+def test_a_libvirt_data_disk_is_data_and_a_root_disk_is_not() -> None:
+    volume = "pulumi-python:dynamic/libvirt:Volume"
+    disk = "urn:pulumi:local::stageline::stageline:database:LibvirtDatabase${volume}::"
+    data = {"name": "local-db-0-data.qcow2", "capacityGb": 4.0}
+    root = {"name": "local-db-0-root.qcow2", "backing": "/pool/base.qcow2"}
+    changes = collect(
+        event("replace", disk.format(volume=volume) + "data", new={"inputs": data}),
+        event("delete", disk.format(volume=volume) + "root", old={"inputs": root}),
+    )
+    assert [(c.name, c.data) for c in changes] == [("data", True), ("root", False)]

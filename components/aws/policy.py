@@ -1,0 +1,303 @@
+"""What the policy pack (policy/) needs to know about AWS resources: type tokens and the input
+properties (camelCase, as the engine sends them) that hold encryption, public access, ingress,
+data protection, tags, user data and sizes. SDK-free: plain data and small readers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from components.aws.sizes import EC2_TYPES, RDS_CLASSES
+from policy.facts import BootText, IngressRule, SizeReading, TargetPolicy, reverse
+from policy.model import Problem, Resource
+from policy.values import decode_base64, get, is_true, items, known, number, plain
+
+RDS_INSTANCE = "aws:rds/instance:Instance"
+RDS_CLUSTER = "aws:rds/cluster:Cluster"
+BUCKET = "aws:s3/bucket:Bucket"
+BUCKET_SSE = (
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+)
+LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
+INSTANCE = "aws:ec2/instance:Instance"
+EBS_VOLUME = "aws:ebs/volume:Volume"
+SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
+SECURITY_GROUP_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
+INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+
+ENCRYPT_FIX = "encrypt it (stageline's AWS template does; a hand-edited resource lost it)"
+
+
+def _must_be_true(resource: Resource, path: str, what: str, fix: str) -> list[Problem]:
+    value = get(resource.inputs, path)
+    if not known(value) or is_true(value):
+        return []
+    return [Problem(path, plain(value), what, fix)]
+
+
+def _storage_encrypted(resource: Resource) -> list[Problem]:
+    return _must_be_true(
+        resource, "storageEncrypted", "the database's storage is not encrypted", ENCRYPT_FIX
+    )
+
+
+def _launch_template_disks(resource: Resource) -> list[Problem]:
+    problems: list[Problem] = []
+    for where, mapping in items(resource.inputs, "blockDeviceMappings"):
+        ebs = plain(mapping.get("ebs")) if isinstance(mapping, dict) else None
+        if (
+            isinstance(ebs, dict)
+            and known(ebs.get("encrypted"))
+            and not is_true(ebs.get("encrypted"))
+        ):
+            problems.append(
+                Problem(
+                    f"{where}.ebs.encrypted",
+                    plain(ebs.get("encrypted")),
+                    "an instance disk is not encrypted",
+                    "set ebs.encrypted: true",
+                )
+            )
+    return problems
+
+
+def _instance_disks(resource: Resource) -> list[Problem]:
+    problems: list[Problem] = []
+    root = get(resource.inputs, "rootBlockDevice.encrypted")
+    if known(root) and not is_true(root):
+        problems.append(
+            Problem(
+                "rootBlockDevice.encrypted",
+                plain(root),
+                "the root disk is not encrypted",
+                "set rootBlockDevice.encrypted: true",
+            )
+        )
+    for where, device in items(resource.inputs, "ebsBlockDevices"):
+        if (
+            isinstance(device, dict)
+            and known(device.get("encrypted"))
+            and not is_true(device.get("encrypted"))
+        ):
+            problems.append(
+                Problem(
+                    f"{where}.encrypted",
+                    plain(device.get("encrypted")),
+                    "a disk is not encrypted",
+                    "set encrypted: true",
+                )
+            )
+    return problems
+
+
+def _volume(resource: Resource) -> list[Problem]:
+    return _must_be_true(
+        resource, "encrypted", "the volume is not encrypted", "set encrypted: true"
+    )
+
+
+def _sse_rules(resource: Resource, path: str) -> list[Problem]:
+    rules = list(items(resource.inputs, path))
+    algorithms = [
+        get(rule, "applyServerSideEncryptionByDefault.sseAlgorithm")
+        for _, rule in rules
+        if isinstance(rule, dict)
+    ]
+    if any(not known(a) or a for a in algorithms):
+        return []
+    return [
+        Problem(
+            f"{path}[*].applyServerSideEncryptionByDefault.sseAlgorithm",
+            None,
+            "no rule encrypts the bucket's objects",
+            "set sseAlgorithm to aws:kms (or AES256) in a rule",
+        )
+    ]
+
+
+def _bucket_sse(resource: Resource) -> list[Problem]:
+    return _sse_rules(resource, "rules")
+
+
+def _bucket_inline_sse(resource: Resource) -> list[Problem]:
+    # The inline block is deprecated (a separate configuration resource replaces it); given, it
+    # must still encrypt.
+    if get(resource.inputs, "serverSideEncryptionConfiguration") is None:
+        return []
+    return _sse_rules(resource, "serverSideEncryptionConfiguration.rules")
+
+
+def _publicly_accessible(resource: Resource) -> list[Problem]:
+    value = get(resource.inputs, "publiclyAccessible")
+    if not is_true(value):
+        return []
+    return [
+        Problem(
+            "publiclyAccessible",
+            True,
+            "the database gets a public address",
+            "set publiclyAccessible: false; the app reaches it inside the VPC",
+        )
+    ]
+
+
+def _ports(rule: dict[str, Any], protocol_key: str) -> tuple[tuple[int, int], ...] | None:
+    protocol = str(plain(rule.get(protocol_key, ""))).lower()
+    if protocol in ("-1", "all"):
+        return None
+    low, high = number(rule.get("fromPort")), number(rule.get("toPort"))
+    if low is None or high is None:
+        return None
+    return ((int(low), int(high)),)
+
+
+def _sources(rule: dict[str, Any], *keys: str) -> tuple[str, ...]:
+    found: list[str] = []
+    for key in keys:
+        value = plain(rule.get(key))
+        if isinstance(value, str):
+            found.append(value)
+        elif isinstance(value, list | tuple):
+            found.extend(str(plain(v)) for v in value)
+    return tuple(found)
+
+
+def _security_group(resource: Resource) -> list[IngressRule]:
+    return [
+        IngressRule(where, _sources(rule, "cidrBlocks", "ipv6CidrBlocks"), _ports(rule, "protocol"))
+        for where, rule in items(resource.inputs, "ingress")
+        if isinstance(rule, dict)
+    ]
+
+
+def _security_group_rule(resource: Resource) -> list[IngressRule]:
+    rule = dict(resource.inputs)
+    if plain(rule.get("type")) != "ingress":
+        return []
+    return [
+        IngressRule(
+            "cidrBlocks", _sources(rule, "cidrBlocks", "ipv6CidrBlocks"), _ports(rule, "protocol")
+        )
+    ]
+
+
+def _ingress_rule(resource: Resource) -> list[IngressRule]:
+    rule = dict(resource.inputs)
+    return [
+        IngressRule("cidrIpv4", _sources(rule, "cidrIpv4", "cidrIpv6"), _ports(rule, "ipProtocol"))
+    ]
+
+
+def _database_protection(resource: Resource) -> list[Problem]:
+    problems = _must_be_true(
+        resource,
+        "deletionProtection",
+        "production data can be deleted",
+        "set database.deletionProtection: true",
+    )
+    days = get(resource.inputs, "backupRetentionPeriod")
+    if known(days) and not (number(days) or 0) > 0:
+        problems.append(
+            Problem(
+                "backupRetentionPeriod",
+                days,
+                "production data has no backups",
+                "set database.backupRetentionDays (7 or more)",
+            )
+        )
+    return problems
+
+
+def _bucket_protection(resource: Resource) -> list[Problem]:
+    if is_true(get(resource.inputs, "forceDestroy")):
+        return [
+            Problem(
+                "forceDestroy",
+                True,
+                "a destroy deletes the bucket with its objects",
+                "set forceDestroy: false",
+            )
+        ]
+    return []
+
+
+def _user_data(resource: Resource) -> list[BootText]:
+    found: list[BootText] = []
+    for key in ("userData", "userDataBase64"):
+        value = resource.inputs.get(key)
+        if value is not None and known(value):
+            found.append(BootText(key, decode_base64(value)))
+    return found
+
+
+def _shape(path: str, classes: dict[str, str]):  # type: ignore[no-untyped-def]
+    by_shape = reverse(classes)
+
+    def read(resource: Resource) -> list[SizeReading]:
+        value = plain(get(resource.inputs, path))
+        if not isinstance(value, str):
+            return []
+        return [SizeReading(path, value, by_shape.get(value))]
+
+    return read
+
+
+TAGGABLE: tuple[str, ...] = (
+    "aws:autoscaling/group:Group",
+    "aws:cloudwatch/logGroup:LogGroup",
+    "aws:cloudwatch/metricAlarm:MetricAlarm",
+    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup",
+    "aws:ec2/eip:Eip",
+    "aws:ec2/internetGateway:InternetGateway",
+    LAUNCH_TEMPLATE,
+    INSTANCE,
+    EBS_VOLUME,
+    "aws:ec2/natGateway:NatGateway",
+    "aws:ec2/routeTable:RouteTable",
+    SECURITY_GROUP,
+    "aws:ec2/subnet:Subnet",
+    "aws:ec2/vpc:Vpc",
+    "aws:iam/instanceProfile:InstanceProfile",
+    "aws:iam/role:Role",
+    "aws:kms/key:Key",
+    "aws:lb/listener:Listener",
+    "aws:lb/loadBalancer:LoadBalancer",
+    "aws:lb/targetGroup:TargetGroup",
+    RDS_INSTANCE,
+    RDS_CLUSTER,
+    "aws:rds/parameterGroup:ParameterGroup",
+    "aws:rds/subnetGroup:SubnetGroup",
+    "aws:route53/healthCheck:HealthCheck",
+    BUCKET,
+    "aws:secretsmanager/secret:Secret",
+    "aws:sns/topic:Topic",
+    INGRESS_RULE,
+)
+"""Every taggable type the AWS template registers, and the few a hand edit is likely to add (their
+SDK args take `tags`).
+Checked against the installed SDK when written; a new taggable type must be added here."""
+
+POLICY = TargetPolicy(
+    encryption={
+        RDS_INSTANCE: _storage_encrypted,
+        RDS_CLUSTER: _storage_encrypted,
+        LAUNCH_TEMPLATE: _launch_template_disks,
+        INSTANCE: _instance_disks,
+        EBS_VOLUME: _volume,
+        BUCKET: _bucket_inline_sse,
+        BUCKET_SSE: _bucket_sse,
+    },
+    public_database={RDS_INSTANCE: _publicly_accessible, RDS_CLUSTER: _publicly_accessible},
+    ingress={
+        SECURITY_GROUP: _security_group,
+        SECURITY_GROUP_RULE: _security_group_rule,
+        INGRESS_RULE: _ingress_rule,
+    },
+    data={RDS_INSTANCE: _database_protection, BUCKET: _bucket_protection},
+    tags=dict.fromkeys(TAGGABLE, "tags"),
+    boot={LAUNCH_TEMPLATE: _user_data, INSTANCE: _user_data},
+    sizes={
+        LAUNCH_TEMPLATE: _shape("instanceType", EC2_TYPES),
+        INSTANCE: _shape("instanceType", EC2_TYPES),
+        RDS_INSTANCE: _shape("instanceClass", RDS_CLASSES),
+    },
+)

@@ -1,0 +1,58 @@
+"""What the policy pack (policy/) needs to know about the libvirt target's resources: Python
+dynamic providers (components/libvirt/resources/), whose type tokens are
+`pulumi-python:dynamic/libvirt:<Kind>` and whose inputs are their props. SDK-free."""
+
+from __future__ import annotations
+
+from components.libvirt.sizes import DOMAIN_SIZES
+from policy.facts import BootText, SizeReading, TargetPolicy, reverse
+from policy.model import Problem, Resource, Secret
+from policy.values import number, plain
+
+VOLUME = "pulumi-python:dynamic/libvirt:Volume"
+DOMAIN = "pulumi-python:dynamic/libvirt:Domain"
+
+_BY_SHAPE = reverse(DOMAIN_SIZES)
+
+
+def _volume_data(resource: Resource) -> list[Problem] | None:
+    # Boot images (`source`), root overlays (`backing`) and cloud-init seeds are made afresh
+    # from the template; a volume with none of them holds the stage's data (database, objects).
+    if any(resource.inputs.get(key) is not None for key in ("source", "backing", "cloudInit")):
+        return None
+    return []  # no backup setting of its own: protection is the resource's `protect`
+
+
+def _seed(resource: Resource) -> list[BootText]:
+    seed = resource.inputs.get("cloudInit")
+    if seed is None:
+        return []
+    if isinstance(seed, Secret):
+        return [BootText("cloudInit.userData", Secret(None))]
+    user_data = plain(seed).get("userData") if isinstance(plain(seed), dict) else None
+    return [BootText("cloudInit.userData", user_data)] if user_data is not None else []
+
+
+def _domain_size(resource: Resource) -> list[SizeReading]:
+    # The ingress proxy has one fixed shape on every tier; the stack file sizes the others.
+    if plain(resource.inputs.get("role")) == "ingress":
+        return []
+    vcpus, memory = number(resource.inputs.get("vcpus")), number(resource.inputs.get("memoryMib"))
+    if vcpus is None or memory is None:
+        return []
+    shape = (int(vcpus), int(memory))
+    return [SizeReading("vcpus/memoryMib", f"{shape[0]}/{shape[1]}", _BY_SHAPE.get(shape))]
+
+
+POLICY = TargetPolicy(
+    data={VOLUME: _volume_data},
+    boot={VOLUME: _seed},
+    sizes={DOMAIN: _domain_size},
+    not_checked={
+        "encryption-at-rest": "volumes are plain qcow2 files in the site's pool; encryption at "
+        "rest is the KVM host's disk encryption, which no input of the stage sets",
+        "no-public-database": "guests sit on the site's own NAT network, never on a public one",
+        "no-open-admin-ingress": "a libvirt network has no inbound rules to read",
+        "stage-tag": "libvirt objects carry no tags; their names start with the stage",
+    },
+)
