@@ -27,6 +27,7 @@ COMMANDS = {
     "recover": "stageline.cli.recover:recover",
     "graph": "stageline.cli.graph:graph",
     "engine": "stageline.cli.engine:engine",
+    "ci": "stageline.cli.ci:ci",
     "pulumi": "stageline.cli.passthrough:pulumi_command",
 }
 
