@@ -313,7 +313,7 @@ class GitHubClient:
         resets_at = datetime.fromtimestamp(now + wait, UTC)
         when = f"{resets_at:%Y-%m-%d %H:%M:%S} UTC (in {_duration(wait)})"
         failure = RateLimited(
-            f"GitHub's API rate limit is exhausted ({status} {message}); it resets at {when}. "
+            f"GitHub is rate-limiting this token ({status} {message}); the limit resets at {when}. "
             "Re-run the job after that.",
             resets_at,
         )
