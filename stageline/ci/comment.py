@@ -83,7 +83,9 @@ def marker(key: str, part: int) -> str:
 def ours(comment: Comment, key: str) -> bool:
     """Whether `comment` is one stageline wrote under `key`: its body starts with the marker."""
     found = _MARKER.match(comment.body)
-    return found is not None and found["key"] == key and comment.body[found.end() :][:1] == "\n"
+    # GitHub's editor saves CRLF: a comment someone edited by hand is still ours.
+    rest = comment.body[found.end() :] if found else ""
+    return found is not None and found["key"] == key and rest.startswith(("\n", "\r\n"))
 
 
 def sync_comments(

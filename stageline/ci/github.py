@@ -306,7 +306,8 @@ class GitHubClient:
         if retry_after is not None:
             wait = retry_after
         elif exhausted and reset is not None:
-            wait = max(0.0, reset - now)
+            # A second past the reset: our clock and GitHub's may differ by that much.
+            wait = max(0.0, reset - now) + 1.0
         else:
             # A secondary limit without a stated wait: GitHub asks for at least a minute.
             wait = 60.0

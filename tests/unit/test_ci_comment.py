@@ -168,6 +168,15 @@ def test_a_duplicate_from_a_concurrent_run_is_removed(
     assert result.edited == first.created and result.deleted == (twin,)
 
 
+def test_our_comment_saved_by_githubs_editor_is_still_ours(
+    fake: FakeGitHub, sleeps: list[float]
+) -> None:
+    # The web editor saves CRLF line ends; such an edit must not orphan the summary.
+    edited_by_hand = fake.post(REPO, PR, marker("preview", 1).replace("\n", "\r\n") + "x", BOT)
+    result = sync(fake, sleeps, ["summary"])
+    assert result.edited == (edited_by_hand,) and not result.created
+
+
 def test_another_key_is_kept_apart(fake: FakeGitHub, sleeps: list[float]) -> None:
     drift = sync(fake, sleeps, ["drift report"], key="drift")
     sync(fake, sleeps, ["summary", "part 2"])
