@@ -28,6 +28,7 @@ COMMANDS = {
     "graph": "stageline.cli.graph:graph",
     "diff": "stageline.cli.diff:diff",
     "engine": "stageline.cli.engine:engine",
+    "ci": "stageline.cli.ci:ci",
     "pulumi": "stageline.cli.passthrough:pulumi_command",
 }
 
