@@ -34,10 +34,14 @@ def context_for(graph: StageGraph, stack: str, stage: str | None = None) -> Stag
     )
 
 
+SECRET_TEXT = "[secret]"
+
+
 def policy_value(value: Any) -> Any:
     """A recorded input as the policies read it: secrets marked, unknowns recognised."""
     if rpc.is_rpc_secret(value):
-        return Secret(policy_value(rpc.unwrap_rpc_secret(value)))
+        # An engine event carries a secret as its ciphertext, never its value.
+        return Secret(policy_value(value.get("value", SECRET_TEXT)))
     if isinstance(value, str) and value == rpc.UNKNOWN:
         return UNKNOWN
     if isinstance(value, dict):

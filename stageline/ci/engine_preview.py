@@ -49,7 +49,20 @@ class ChangeCollector:
     changes: dict[str, ResourceChange] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
+    failure: str | None = None
+    """The first event that could not be read: the preview's changes are then incomplete."""
+
     def __call__(self, event: auto.EngineEvent) -> None:
+        # The Automation API only warns when a callback raises, and goes on: a change lost that
+        # way would make the summary (and its approval hash) silently short.
+        try:
+            self._collect(event)
+        except Exception as exc:
+            self.failure = (
+                self.failure or f"cannot read an engine event ({type(exc).__name__}: {exc})"
+            )
+
+    def _collect(self, event: auto.EngineEvent) -> None:
         pre = event.resource_pre_event
         if pre is None:
             return
@@ -140,6 +153,8 @@ def preview_stage(
         current = _current_release(stack)
         with engine_errors(stage):
             stack.preview(on_event=collector)
+        if collector.failure:
+            return EngineResult(stage, error=f"{stage}: {collector.failure}")
         return EngineResult(stage, collector.result(), current)
     except click.ClickException as exc:
         return EngineResult(stage, error=exc.format_message())

@@ -64,6 +64,28 @@ def test_same_reads_and_the_stack_are_not_changes_and_updates_keep_their_keys() 
     ]
 
 
+def test_secrets_as_the_engine_sends_them_are_read() -> None:
+    secret = {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270"}
+    volume = "urn:pulumi:local::stageline::pulumi-python:dynamic/libvirt:Volume::local-seed"
+    inputs = {
+        "__provider": {**secret, "ciphertext": "x"},
+        "cloudInit": {**secret, "ciphertext": "y"},
+    }
+    collector = ChangeCollector(holds_data)
+    collector(event("create", volume, new={"inputs": inputs}))
+    assert collector.failure is None
+    assert [(c.name, c.data) for c in collector.result()] == [("local-seed", False)]
+
+
+def test_an_event_that_cannot_be_read_fails_the_preview_instead_of_shrinking_it() -> None:
+    def broken(resource_type: str, inputs: object) -> bool:
+        raise KeyError("value")
+
+    collector = ChangeCollector(broken)
+    collector(event("update", SG, diffs=["ingress"]))
+    assert collector.failure and "KeyError" in collector.failure
+
+
 def test_delete_of_a_protected_resource_is_marked() -> None:
     (change,) = collect(event("delete", SG, old={"urn": SG, "protect": True}))
     assert change.op == "delete" and change.protected and not change.data
