@@ -89,7 +89,7 @@ def op_counts(stage: StageReport) -> dict[Op, int]:
 
 
 def sorted_changes(stage: StageReport) -> list[ResourceChange]:
-    return sorted(stage.changes, key=lambda c: (_OP_ORDER[c.op], c.urn, c.type, c.name))
+    return sorted(stage.changes, key=lambda c: (_OP_ORDER[c.op], c.name, c.urn))
 
 
 def _n(count: int, noun: str) -> str:
