@@ -594,6 +594,28 @@ def test_a_table_too_wide_for_the_budget_drops_the_digest_column_and_says_so() -
     assert all(f"Approval digest: `{s.digest}`" in everything for s in report.stages)
 
 
+def test_long_offline_notes_move_from_the_table_to_the_details_when_nothing_else_fits() -> None:
+    names = tuple(f"sandbox-{n}" for n in range(30))
+    report = many_changes_report(1, stages=names)
+    noted = tuple(
+        s.model_copy(update={"source": "offline", "note": f"{s.stage}:" + " plugin missing" * 25})
+        for s in report.stages
+    )
+    report = report.model_copy(update={"stages": noted})
+    summary = render_summary(report)
+    head = summary[: summary.index("<details>")]
+    budget = len(head) - sum(len(s.note) for s in noted) // 2
+    bodies = render_comments(report, budget)
+    assert all(len(body) <= budget for body in bodies)
+    first = bodies[0]
+    assert "why a stage was previewed offline is in its details, not the table" in first
+    assert "the digest column is left out" in first
+    rows = table_of(first)[2:]
+    assert len(rows) == 30 and all("| offline plan (why: see details) |" in row for row in rows)
+    everything = "\n".join(bodies)
+    assert all(f"- Previewed: offline plan: {s.note}" in everything for s in noted)
+
+
 def test_thousands_of_flags_are_counted_in_the_first_comment_and_marked_in_the_details() -> None:
     changes = tuple(
         change("prod", DB, RDS, f"prod-database-{i:04d}", "delete", data=True, protected=True)
