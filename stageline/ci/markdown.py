@@ -434,12 +434,14 @@ def _details(report: PreviewReport, stage: StageReport) -> _Details:
     return _Details(stage.stage, _summary_label(stage), tuple(s for s in sections if s.rows))
 
 
+def _whole(report: PreviewReport, found: list[Flag], blocks: list[str]) -> str:
+    return "\n\n".join([_head(report, found, _LEVELS[0], COMMENT_BUDGET), *blocks]) + "\n"
+
+
 def render_summary(report: PreviewReport) -> str:
     """The whole summary as one markdown document (no size budget: see render_comments)."""
-    found = flags(report)
-    parts = [_head(report, found, _LEVELS[0], COMMENT_BUDGET)]
-    parts += [_details(report, s).render() for s in report.stages]
-    return "\n\n".join(parts) + "\n"
+    blocks = [_details(report, s).render() for s in report.stages]
+    return _whole(report, flags(report), blocks)
 
 
 # -- comments within a budget -----------------------------------------------------------------
@@ -512,7 +514,13 @@ def _more(total: int) -> str:
     return f"_The details continue in comments 2/{total} to {total}/{total}._"
 
 
-def _pack(report: PreviewReport, found: list[Flag], budget: int, digits: int) -> list[str]:
+def _pack(
+    report: PreviewReport,
+    found: list[Flag],
+    stages: list[tuple[_Details, str]],
+    budget: int,
+    digits: int,
+) -> list[str]:
     widest = 10**digits - 1
     footer = max(len(_more(widest)), len(_more(2))) + len(_SEP)
     header = len(_continued(widest, widest)) + len(_SEP)
@@ -542,9 +550,7 @@ def _pack(report: PreviewReport, found: list[Flag], budget: int, digits: int) ->
         used[-1] += len(_SEP) + len(block)
 
     fresh_room = usable - header
-    for stage in report.stages:
-        details = _details(report, stage)
-        block = details.render()
+    for details, block in stages:
         if len(block) <= room():
             add(block, fresh=False)
             continue
@@ -581,12 +587,13 @@ def render_comments(report: PreviewReport, budget: int = COMMENT_BUDGET) -> list
     is dropped: a single line longer than a body is cut, saying so in place. ValueError when
     the budget cannot hold even the shortened table.
     """
-    whole = render_summary(report)
+    found = flags(report)
+    stages = [(d, d.render()) for d in (_details(report, s) for s in report.stages)]
+    whole = _whole(report, found, [block for _, block in stages])
     if len(whole) <= budget:
         return [whole]
-    found = flags(report)
     for digits in range(1, 10):
-        bodies = _pack(report, found, budget, digits)
+        bodies = _pack(report, found, stages, budget, digits)
         if bodies:
             break
     for index, body in enumerate(bodies, start=1):
