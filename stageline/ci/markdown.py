@@ -22,10 +22,8 @@ from stageline.ci.flags import (
     protected_deleted,
     resource_name,
 )
+from stageline.ci.github import GITHUB_COMMENT_LIMIT
 from stageline.ci.report import OPS, Op, PreviewReport, ResourceChange, StageReport
-
-COMMENT_BUDGET = 65_536
-"""The longest issue comment GitHub accepts, in characters."""
 
 TITLE = "stageline preview"
 
@@ -435,7 +433,7 @@ def _details(report: PreviewReport, stage: StageReport) -> _Details:
 
 
 def _whole(report: PreviewReport, found: list[Flag], blocks: list[str]) -> str:
-    return "\n\n".join([_head(report, found, _LEVELS[0], COMMENT_BUDGET), *blocks]) + "\n"
+    return "\n\n".join([_head(report, found, _LEVELS[0], GITHUB_COMMENT_LIMIT), *blocks]) + "\n"
 
 
 def render_summary(report: PreviewReport) -> str:
@@ -578,7 +576,7 @@ def _pack(
     return rendered
 
 
-def render_comments(report: PreviewReport, budget: int = COMMENT_BUDGET) -> list[str]:
+def render_comments(report: PreviewReport, budget: int = GITHUB_COMMENT_LIMIT) -> list[str]:
     """The summary as pull request comment bodies, each at most `budget` characters.
 
     The first body holds the title, the flags and the whole table (shortened, and saying so,

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from stageline.ci.comment import COMMENT_BUDGET, marker
-from stageline.ci.report import PreviewReport, Selection, StageReport
+from stageline.ci.report import PreviewReport, ResourceChange, Selection, StageReport
 from stageline.cli import ci as ci_module
 from stageline.cli.context import CliContext
 from stageline.cli.main import cli
@@ -162,3 +162,47 @@ def test_a_github_failure_is_one_message(
         f"Error: could not list the comments of {REPO}#99: GitHub answered 404"
     )
     assert "Traceback" not in output
+
+
+def many_changes(stage: str, count: int) -> StageReport:
+    changes = tuple(
+        ResourceChange(
+            urn=f"urn:pulumi:{stage}::stageline::aws:ec2/securityGroupRule:SecurityGroupRule::"
+            f"{stage}-rule-{i:05d}",
+            type="aws:ec2/securityGroupRule:SecurityGroupRule",
+            name=f"{stage}-rule-{i:05d}",
+            op="update",
+            diff=("description", "cidrBlocks"),
+        )
+        for i in range(count)
+    )
+    return StageReport(stage=stage, target="aws", source="engine", changes=changes)
+
+
+def test_the_real_summary_spills_into_continuations_and_shrinks_back(
+    fake: FakeGitHub, tmp_path: Path
+) -> None:
+    path = tmp_path / ".stageline/ci/preview.json"
+    big = PreviewReport(
+        selection=Selection(stages=("dev", "prod")),
+        stages=(many_changes("dev", 1500), many_changes("prod", 1500)),
+    )
+    path.parent.mkdir(parents=True)
+    path.write_text(big.model_dump_json())
+    code, output = run(tmp_path, "--repo", REPO, "--pr", "12")
+    assert code == 0, output
+    posted = [c["body"] for c in fake.pull(REPO, 12)]
+    assert len(posted) > 2, "3,000 changes fit no single comment"
+    assert all(len(body) <= 65_536 for body in posted), [len(b) for b in posted]
+    assert "| dev |" in posted[0] and "| prod |" in posted[0], "the table is whole in comment 1"
+    rules = [f"{s}-rule-{i:05d}" for s in ("dev", "prod") for i in range(1500)]
+    text = "\n".join(posted)
+    assert all(text.count(name) == 1 for name in rules[::97]), "each change exactly once"
+
+    small = PreviewReport(selection=Selection(stages=("dev",)), stages=(many_changes("dev", 3),))
+    path.write_text(small.model_dump_json())
+    code, output = run(tmp_path, "--repo", REPO, "--pr", "12")
+    assert code == 0, output
+    after = fake.pull(REPO, 12)
+    assert len(after) == 1 and "dev-rule-00002" in after[0]["body"], after
+    assert f"deleted {len(posted) - 1} comments" in output

@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 
 from stageline.ci.flags import flags
+from stageline.ci.github import GITHUB_COMMENT_LIMIT as COMMENT_BUDGET
 from stageline.ci.markdown import (
-    COMMENT_BUDGET,
     escape,
     render_comments,
     render_summary,
