@@ -200,11 +200,18 @@ def _previewed(stage: StageReport, notes: bool) -> str:
     return how + (", **failed**" if stage.error is not None else "")
 
 
+def _current(stage: StageReport) -> str:
+    """The release running now: unknown to an offline plan, which never reads state."""
+    if stage.release is not None and stage.release.current is not None:
+        return stage.release.current
+    return "(unknown)" if stage.source == "offline" else "(none)"
+
+
 def _versions(stage: StageReport) -> str:
     release = stage.release
     if release is None:
         return "—"
-    current = escape(release.current) if release.current is not None else "(none)"
+    current = escape(_current(stage))
     planned = escape(release.planned)
     return f"{planned} (unchanged)" if current == planned else f"{current} → {planned}"
 
@@ -635,7 +642,7 @@ def render_text(report: PreviewReport) -> str:
             how = "engine" if stage.source == "engine" else "offline"
             release = "-"
             if stage.release is not None:
-                release = f"{stage.release.current or '(none)'} -> {stage.release.planned}"
+                release = f"{_current(stage)} -> {stage.release.planned}"
             if stage.chained_from:
                 release += f" (chained from {stage.chained_from})"
             row = [stage.stage, stage.target, how + (" FAILED" if stage.error else ""), release]

@@ -274,12 +274,11 @@ def preview_all(
             stage.engine = not missing
             if missing and pulumi_home:
                 stage.note = (
-                    f"offline plan: the engine here has no provider plugin "
-                    f"{', '.join(missing)}; the whole stage is shown as planned, not compared "
-                    f"with its state (`stageline engine install` where get.pulumi.com is reachable)"
+                    f"no {', '.join(missing)} provider plugin in the engine here: "
+                    "not compared with its state"
                 )
             elif missing:
-                stage.note = "offline plan: no engine here; not compared with its state"
+                stage.note = "no engine here: not compared with its state"
         stages[name] = stage
     run_engine_previews(
         {n: s for n, s in stages.items() if n in selected}, root, jobs, previewer, progress

@@ -369,7 +369,7 @@ def test_the_table_shows_how_each_stage_was_previewed_its_release_and_its_digest
     )
     assert "| engine |" in rows["local"]
     assert "1.4.0 → 1.5.0, chained from local" in rows["onprem"]
-    assert "(none) → 1.5.0" in rows["dev"]
+    assert "(unknown) → 1.5.0" in rows["dev"], "an offline plan never reads the running release"
     assert "engine, **failed**" in rows["prod"] and "| — | — | — | — |" in rows["prod"]
     local = report.stage("local")
     assert f"`{local.digest.removeprefix('sha256:')[:12]}`" in rows["local"]
