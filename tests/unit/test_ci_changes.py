@@ -258,3 +258,37 @@ def test_a_shallow_clone_without_the_base_names_the_fix(repo: Path, tmp_path: Pa
     with pytest.raises(ChangesError) as caught:
         changed_files(clone, base)
     assert base in caught.value.message and "fetch-depth: 0" in caught.value.message
+
+
+def preview_changed(repo: Path, base: str) -> tuple[int, str, Path]:
+    """`stageline preview --all --changed BASE` through the CLI, in the scratch repository."""
+    from click.testing import CliRunner
+
+    from stageline.cli.context import CliContext
+    from stageline.cli.main import cli
+    from stageline.workspace import Project
+
+    report = repo / "report.json"
+    result = CliRunner().invoke(
+        cli,
+        ["preview", "--all", "--changed", base, "--format", "json", "--output", str(report)],
+        obj=CliContext(Project(repo)),
+    )
+    return result.exit_code, result.output, report
+
+
+def test_preview_all_of_a_docs_only_change_previews_nothing_and_says_so(repo: Path) -> None:
+    from stageline.ci.report import load_report
+
+    (repo / "docs" / "operating.md").write_text("# Operating stageline, revised\n")
+    code, output, path = preview_changed(repo, "main")
+    assert code == 0, output
+    report = load_report(path.read_text())
+    assert report.stages == () and report.selection.base == "main"
+    assert "no stage is affected" in report.selection.summary
+
+
+def test_preview_all_with_an_unknown_base_is_a_clear_error(repo: Path) -> None:
+    code, output, path = preview_changed(repo, "no-such-branch")
+    assert code == 1 and "no-such-branch" in output and "Traceback" not in output, output
+    assert not path.exists()
