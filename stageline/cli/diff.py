@@ -17,7 +17,7 @@ from components.errors import ConfigError
 from stageline.ci.parity import compare
 from stageline.ci.report import ParityItem
 from stageline.cli.context import CliContext
-from stageline.cli.plan import DEFAULT_JOBS, add_stage, load_stages, plan_stages
+from stageline.cli.plan import add_stage, load_stages, offline_plan_options, plan_stages
 from stageline.config import file_config
 
 
@@ -25,25 +25,7 @@ from stageline.config import file_config
 @click.argument("stage_a")
 @click.argument("stage_b")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
-@click.option(
-    "--stacks",
-    "folder",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="Folder of Pulumi.<stack>.yaml files. Default: the project's stacks/.",
-)
-@click.option(
-    "--cache/--no-cache",
-    default=True,
-    help="Reuse upstream outputs planned before from identical inputs. Default: on.",
-)
-@click.option(
-    "--jobs",
-    "-j",
-    type=click.IntRange(min=1),
-    default=DEFAULT_JOBS,
-    show_default=True,
-    help="Planner processes for stages that do not depend on each other.",
-)
+@offline_plan_options
 @click.option(
     "--fail-on-drift",
     is_flag=True,

@@ -6,6 +6,7 @@ import dataclasses
 import functools
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,35 @@ from stageline.stack_files import StackFile, find_stack, list_stack_files
 
 # Planning is CPU-bound (mostly SDK imports): one planner process per core, within reason.
 DEFAULT_JOBS = min(4, os.cpu_count() or 1)
+
+
+def offline_plan_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options of every command that plans offline: `--stacks`, `--cache`, `--jobs`."""
+    options = [
+        click.option(
+            "--stacks",
+            "folder",
+            type=click.Path(exists=True, file_okay=False, path_type=Path),
+            help="Folder of Pulumi.<stack>.yaml files. Default: the project's stacks/.",
+        ),
+        click.option(
+            "--cache/--no-cache",
+            default=True,
+            help="Reuse upstream outputs planned before from identical inputs "
+            "(.stageline/cache/plans). Default: on.",
+        ),
+        click.option(
+            "--jobs",
+            "-j",
+            type=click.IntRange(min=1),
+            default=DEFAULT_JOBS,
+            show_default=True,
+            help="Planner processes for stages that do not depend on each other.",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
 
 
 def _load_outputs(path: Path, upstream: str | None) -> dict[str, dict[str, Any]]:
@@ -48,26 +78,7 @@ def _load_outputs(path: Path, upstream: str | None) -> dict[str, dict[str, Any]]
     "Default: the upstream's own plan.",
 )
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
-@click.option(
-    "--stacks",
-    "folder",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="Folder of Pulumi.<stack>.yaml files. Default: the project's stacks/.",
-)
-@click.option(
-    "--cache/--no-cache",
-    default=True,
-    help="Reuse upstream outputs planned before from identical inputs "
-    "(.stageline/cache/plans). Default: on.",
-)
-@click.option(
-    "--jobs",
-    "-j",
-    type=click.IntRange(min=1),
-    default=DEFAULT_JOBS,
-    show_default=True,
-    help="Planner processes for stages that do not depend on each other.",
-)
+@offline_plan_options
 @click.pass_obj
 def plan(
     obj: CliContext,
