@@ -256,6 +256,7 @@ def preview_all(
             wanted,
             cache=cache,
             jobs=jobs,
+            reuse=True,
         )
     }
     stages: dict[str, _Stage] = {}

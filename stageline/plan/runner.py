@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import dataclasses
 import itertools
+import json
 import logging
 import threading
 from collections.abc import Callable, Iterator, Mapping
@@ -200,6 +202,7 @@ def plan_progression(
     given_outputs: Mapping[str, Mapping[str, Any]] | None = None,
     cache: PlanCache | None = None,
     jobs: int = 1,
+    reuse: bool = False,
 ) -> list[StagePlan]:
     """Plan `wanted` stages (default all) and the upstreams they need, upstream first.
 
@@ -207,7 +210,9 @@ def plan_progression(
     `cache` when it holds the upstream's outputs for exactly its current inputs, else from the
     upstream's own plan. A stage in `wanted` is always planned. With `jobs` > 1, stages that do
     not depend on each other are planned side by side in separate processes; the plans are the
-    same either way.
+    same either way. With `reuse`, a stage (one in `wanted` too) whose whole plan the cache holds
+    for exactly its current inputs is not planned again: `preview --all` reads the resources of
+    every stage, and most stages of a pull request are unchanged.
     """
     given = dict(given_outputs or {})
     shown = list(wanted or graph.order())
@@ -223,9 +228,17 @@ def plan_progression(
     # Walk up from each shown stage; an upstream found in the cache ends the walk there.
     to_plan: set[str] = set()
 
+    reused: dict[str, StagePlan] = {}
+
     def need(stage: str) -> None:
         if stage in to_plan or stage in outputs:
             return
+        if reuse and cache is not None and stage in keys:
+            found = load_plan(cache, keys[stage], stage)
+            if found is not None:
+                reused[stage] = found
+                outputs[stage] = found.exports
+                return
         if cache is not None and stage not in shown and stage in keys:
             cached = cache.load(keys[stage])
             if cached is not None:
@@ -238,6 +251,7 @@ def plan_progression(
 
     for name in shown:
         need(name)
+    every = [s for s in order if s in to_plan or s in reused]
     order = [s for s in order if s in to_plan]
     upstreams = {name: _upstream_of(graph, name) for name in order}
 
@@ -246,14 +260,17 @@ def plan_progression(
             outputs[plan.stack] = plan.exports
             if cache is not None and plan.stack in keys:
                 cache.store(keys[plan.stack], plan.exports)
+                if reuse:
+                    store_plan(cache, keys[plan.stack], plan)
 
     if jobs > 1 and not _is_chain(order, upstreams):
         from stageline.plan.parallel import plan_in_processes
 
         targets = {name: graph.nodes[name].target for name in order}
-        return plan_in_processes(
+        planned = plan_in_processes(
             order, upstreams, targets, stacks, program, outputs, finished, jobs
         )
+        return _in_order(every, planned, reused)
 
     plans: list[StagePlan] = []
     failed: set[str] = set()
@@ -269,7 +286,40 @@ def plan_progression(
             failed.add(name)
         finished(plan)
         plans.append(plan)
-    return plans
+    return _in_order(every, plans, reused)
+
+
+def _in_order(
+    order: list[str], planned: list[StagePlan], reused: Mapping[str, StagePlan]
+) -> list[StagePlan]:
+    by_stage = {**reused, **{p.stack: p for p in planned}}
+    return [by_stage[name] for name in order]
+
+
+def store_plan(cache: PlanCache, key: str, plan: StagePlan) -> None:
+    """A whole plan (resources, exports, warnings) under `key`, for `reuse` (see
+    plan_progression); a plan whose values JSON cannot hold is simply not stored."""
+    data = {
+        "resources": [dataclasses.asdict(r) for r in plan.resources],
+        "exports": plan.exports,
+        "warnings": plan.warnings,
+    }
+    try:
+        json.dumps(data)
+    except (TypeError, ValueError):
+        return
+    cache.store(f"{key}-plan", data)
+
+
+def load_plan(cache: PlanCache, key: str, stack: str) -> StagePlan | None:
+    data = cache.load(f"{key}-plan")
+    if data is None:
+        return None
+    try:
+        resources = [PlannedResource(**r) for r in data["resources"]]
+        return StagePlan(stack, resources, dict(data["exports"]), list(data["warnings"]))
+    except (KeyError, TypeError):
+        return None  # written by another shape of plan: plan again
 
 
 def not_planned(name: str, upstream: str | None) -> StagePlan:

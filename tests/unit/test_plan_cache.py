@@ -128,3 +128,37 @@ def test_a_cached_upstream_keeps_its_sdk_out_of_the_process(tmp_path: Path) -> N
     assert warm.returncode == 0, warm.stderr.decode()[-2000:]
     assert b"pulumi_aws" not in warm.stderr
     assert warm.stdout == cold.stdout
+
+
+def test_reuse_loads_whole_plans_of_unchanged_stages_and_replans_a_changed_one(
+    stacks_copy: Path, tmp_path: Path
+) -> None:
+    cache = PlanCache(tmp_path / "cache", "rev-a")
+    stacks = {s.name: s for s in list_stack_files(stacks_copy)}
+    calls: list[str] = []
+
+    def program() -> None:
+        from pulumi import get_stack
+
+        calls.append(get_stack())
+        deploy(stacks_copy, offline=True)
+
+    def plans() -> list[StagePlan]:
+        graph = load_stage_graph(stacks_copy)
+        found = {s.name: s for s in list_stack_files(stacks_copy)}
+        return plan_progression(graph, found, program, ["dev", "test"], cache=cache, reuse=True)
+
+    first = plans()
+    assert sorted(calls) == ["dev", "test"] and all(p.ok for p in first)
+    calls.clear()
+    again = plans()
+    assert calls == [], "unchanged stages are read from the cache, not planned"
+    assert [p.stack for p in again] == ["dev", "test"]
+    assert [summary(p) for p in again] == [summary(p) for p in first]
+    assert [r.protect for r in again[0].resources] == [r.protect for r in first[0].resources]
+
+    edit_stack_file(stacks["test"].path, {"compute.maxCount": 5})
+    calls.clear()
+    changed = plans()
+    assert calls == ["test"], "only the edited stage is planned again"
+    assert summary(changed[1]) != summary(first[1])
