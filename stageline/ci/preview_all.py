@@ -132,39 +132,55 @@ def run_engine_previews(
     previewer: Previewer = preview_stage,
     progress: Callable[[str], None] = lambda _: None,
 ) -> None:
-    """Preview the engine stages, each after its selected upstream; `jobs` at a time."""
-    todo = [s for s in stages.values() if s.engine]
-    if not todo:
+    """Preview the engine stages, `jobs` at a time.
+
+    Every stage starts at once, against its upstream's applied outputs: in most pull requests
+    an upstream has nothing pending, and waiting for it would chain previews that do not depend
+    on each other. When an upstream turns out to have pending changes, its downstream stage is
+    previewed again against the upstream's planned outputs, and only that preview counts.
+    """
+    engine = [s for s in stages.values() if s.engine]
+    if not engine:
         return
     context = multiprocessing.get_context("spawn")
-    running: dict[Future[EngineResult], _Stage] = {}
-    with ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=context) as pool:
-        while todo or running:
-            for stage in list(todo):
-                upstream = stages.get(stage.upstream or "")
-                if upstream is not None and upstream.engine and upstream.result is None:
-                    continue  # wait: whether it has pending changes decides how to preview
-                planned = None
-                if upstream is not None and _pending(upstream) and upstream.plan is not None:
-                    stage.chained_from = upstream.name
-                    planned = {upstream.name: plain_exports(upstream.plan.exports)}
-                how = f" against {upstream.name}'s planned outputs" if planned else ""
-                progress(f"{stage.name}: previewing on the engine{how}")
-                todo.remove(stage)
-                try:
-                    running[pool.submit(previewer, str(root), stage.name, planned)] = stage
-                except BrokenProcessPool as exc:
-                    stage.result = EngineResult(stage.name, error=f"the preview process: {exc}")
-            if not running:
-                continue
+    running: dict[Future[EngineResult], tuple[_Stage, bool]] = {}
+    with ProcessPoolExecutor(max_workers=min(jobs, len(engine)), mp_context=context) as pool:
+
+        def submit(stage: _Stage, planned: Mapping[str, Any] | None) -> None:
+            how = f" against {stage.chained_from}'s planned outputs" if planned else ""
+            progress(f"{stage.name}: previewing on the engine{how}")
+            try:
+                running[pool.submit(previewer, str(root), stage.name, planned)] = (
+                    stage,
+                    planned is not None,
+                )
+            except BrokenProcessPool as exc:
+                stage.result = EngineResult(stage.name, error=f"the preview process: {exc}")
+
+        for stage in engine:
+            submit(stage, None)
+        while running:
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
-                stage = running.pop(future)
+                stage, chained = running.pop(future)
+                if future.cancelled() or chained != (stage.chained_from is not None):
+                    continue  # a preview against the applied outputs, superseded
                 try:
                     stage.result = future.result()
                 except Exception as exc:  # a worker that died takes only its stage
                     stage.result = EngineResult(stage.name, error=f"the preview process: {exc}")
                 progress(f"{stage.name}: {_said(stage.result)}")
+                if not _pending(stage) or stage.plan is None:
+                    continue
+                planned = {stage.name: plain_exports(stage.plan.exports)}
+                for below in engine:
+                    if below.upstream == stage.name and below.chained_from is None:
+                        below.chained_from = stage.name
+                        below.result = None
+                        for waiting, (owner, _) in running.items():
+                            if owner is below:
+                                waiting.cancel()  # not started yet: no need to run it
+                        submit(below, planned)
 
 
 def _pending(stage: _Stage) -> bool:

@@ -183,3 +183,42 @@ def test_a_libvirt_data_disk_is_data_and_a_root_disk_is_not() -> None:
         event("delete", disk.format(volume=volume) + "root", old={"inputs": root}),
     )
     assert [(c.name, c.data) for c in changes] == [("data", True), ("root", False)]
+
+
+def fake_previewer(root: str, stage: str, planned: Any) -> Any:
+    """A previewer for the scheduling tests (module level: it runs in a spawned process).
+    `ROOT` names the stages with pending changes; `b` has some only once chained."""
+    from stageline.ci.engine_preview import EngineResult
+
+    pending = set(root.split(","))
+    if stage == "b" and planned is not None:
+        pending.add("b")
+    changes = [change(f"urn:{stage}::r", "update")] if stage in pending else []
+    return EngineResult(stage, changes, current_release=json.dumps(planned))
+
+
+def scheduled(pending: str) -> dict[str, Any]:
+    from stageline.ci.preview_all import _Stage, run_engine_previews
+
+    stages = {
+        name: _Stage(name, "libvirt", None, StagePlan(name, exports={"of": name}), up, engine=True)
+        for name, up in (("a", None), ("b", "a"), ("c", "b"))
+    }
+    run_engine_previews(stages, Path(pending), 2, fake_previewer)
+    return stages
+
+
+def test_a_downstream_stage_is_previewed_again_against_a_pending_upstreams_plan() -> None:
+    stages = scheduled("a")
+    b, c = stages["b"], stages["c"]
+    assert b.chained_from == "a" and json.loads(b.result.current_release) == {"a": {"of": "a"}}
+    assert b.result.changes, "the chained preview is the one kept"
+    # b has pending changes once chained, so c is chained to b's plan in turn.
+    assert c.chained_from == "b" and json.loads(c.result.current_release) == {"b": {"of": "b"}}
+
+
+def test_without_pending_upstreams_nothing_is_chained() -> None:
+    stages = scheduled("c")
+    assert [s.chained_from for s in stages.values()] == [None, None, None]
+    assert [bool(s.result.changes) for s in stages.values()] == [False, False, True]
+    assert all(json.loads(s.result.current_release) is None for s in stages.values())
