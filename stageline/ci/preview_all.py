@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import multiprocessing
+import os
 import shutil
 from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -132,7 +133,8 @@ def run_engine_previews(
     previewer: Previewer = preview_stage,
     progress: Callable[[str], None] = lambda _: None,
 ) -> None:
-    """Preview the engine stages, `jobs` at a time.
+    """Preview the engine stages, `jobs` at a time (a preview mostly waits on the engine and
+    the hosts, so more than one per core).
 
     Every stage starts at once, against its upstream's applied outputs: in most pull requests
     an upstream has nothing pending, and waiting for it would chain previews that do not depend
@@ -142,7 +144,9 @@ def run_engine_previews(
     engine = [s for s in stages.values() if s.engine]
     if not engine:
         return
-    context = multiprocessing.get_context("spawn")
+    # Forked from the command, which has loaded stageline and Pulumi but started no engine or
+    # gRPC server yet: each worker starts warm (a spawned one spends a second importing).
+    context = multiprocessing.get_context("fork")
     running: dict[Future[EngineResult], tuple[_Stage, bool]] = {}
     with ProcessPoolExecutor(max_workers=min(jobs, len(engine)), mp_context=context) as pool:
 
@@ -271,7 +275,8 @@ def preview_all(
             functools.partial(deploy, root / "stacks", offline=True),
             wanted,
             cache=cache,
-            jobs=jobs,
+            # Planning is CPU-bound: at most one planner process per core.
+            jobs=min(jobs, os.cpu_count() or 1),
             reuse=True,
         )
     }

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
@@ -28,9 +27,9 @@ REPORT_PATH = Path(".stageline") / "ci" / "preview.json"
     "--jobs",
     "-j",
     type=click.IntRange(min=1),
-    default=min(4, os.cpu_count() or 1),
+    default=4,
     show_default=True,
-    help="With --all: stages previewed side by side (those that do not depend on each other).",
+    help="With --all: stages previewed side by side (offline plans: at most one per core).",
 )
 @click.option(
     "--format",
