@@ -19,6 +19,7 @@ from typing import Any
 from pulumi import automation as auto
 
 from stageline.ci.report import OPS, Op, ResourceChange
+from stageline.processes import adopt_environment
 from stageline.promotion import PLANNED_UPSTREAM_ENV
 
 # Engine step ops -> the change a reviewer counts. A replacement shows up as up to three steps
@@ -127,10 +128,14 @@ def _current_release(stack: auto.Stack) -> str | None:
 
 
 def preview_stage(
-    root: str, stage: str, planned_upstream: Mapping[str, Any] | None = None
+    root: str,
+    stage: str,
+    planned_upstream: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> EngineResult:
     """Preview one stage on the engine, in this process. `planned_upstream` maps the upstream
-    stage to its planned outputs, for a preview as after the upstream's promotion."""
+    stage to its planned outputs, for a preview as after the upstream's promotion; `environ` is
+    the command's environment (a worker process is handed it, see stageline.processes)."""
     import click
 
     from stageline.backend import resolve_backend
@@ -138,6 +143,8 @@ def preview_stage(
     from stageline.policy_gate import holds_data
     from stageline.workspace import Project
 
+    if environ is not None:
+        adopt_environment(environ)
     project = Project(Path(root))
     # The command resolved the backend (and printed its warnings) once, not once per stage.
     obj = CliContext(project, resolve_backend(project.root))

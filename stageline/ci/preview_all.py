@@ -12,7 +12,6 @@ plan, and the report says so.
 from __future__ import annotations
 
 import functools
-import multiprocessing
 import os
 import shutil
 from collections.abc import Callable, Mapping
@@ -40,6 +39,7 @@ from stageline.plan.cache import PlanCache
 from stageline.plan.recorder import PlannedResource
 from stageline.plan.runner import StagePlan, plain_exports, plan_progression
 from stageline.policy_gate import holds_data
+from stageline.processes import warm_context
 from stageline.program import deploy
 from stageline.stack_files import StackFile
 
@@ -123,7 +123,8 @@ class _Stage:
     chained_from: str | None = None
 
 
-Previewer = Callable[[str, str, Mapping[str, Any] | None], EngineResult]
+Previewer = Callable[[str, str, Mapping[str, Any] | None, Mapping[str, str]], EngineResult]
+"""(project root, stage, planned upstream outputs or None, environment) -> its preview."""
 
 
 def run_engine_previews(
@@ -144,9 +145,8 @@ def run_engine_previews(
     engine = [s for s in stages.values() if s.engine]
     if not engine:
         return
-    # Forked from the command, which has loaded stageline and Pulumi but started no engine or
-    # gRPC server yet: each worker starts warm (a spawned one spends a second importing).
-    context = multiprocessing.get_context("fork")
+    context = warm_context(previewer.__module__)
+    environ = dict(os.environ)
     running: dict[Future[EngineResult], tuple[_Stage, bool]] = {}
     with ProcessPoolExecutor(max_workers=min(jobs, len(engine)), mp_context=context) as pool:
 
@@ -154,7 +154,7 @@ def run_engine_previews(
             how = f" against {stage.chained_from}'s planned outputs" if planned else ""
             progress(f"{stage.name}: previewing on the engine{how}")
             try:
-                running[pool.submit(previewer, str(root), stage.name, planned)] = (
+                running[pool.submit(previewer, str(root), stage.name, planned, environ)] = (
                     stage,
                     planned is not None,
                 )

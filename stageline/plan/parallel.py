@@ -1,16 +1,17 @@
 """Plans independent stages side by side, one planner process per core.
 
 Most of a plan's time is importing its target's provider SDK, and one process can only import
-one module at a time. Planner processes are forked from the CLI once it has loaded stageline
-and Pulumi (so each starts warm), and a process keeps the SDKs it has loaded: a stage goes to
-a process that already holds its target's SDK when one is free, so each SDK is imported as few
-times as possible. A stage starts as soon as its upstream's outputs are known.
+one module at a time. Planner processes are forked from a server that has loaded stageline and
+Pulumi (so each starts warm; stageline.processes), and a process keeps the SDKs it has
+loaded: a stage goes to a process that already holds its target's SDK when one is free, so
+each SDK is imported as few times as possible. A stage starts as soon as its upstream's
+outputs are known.
 """
 
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
@@ -18,6 +19,7 @@ from multiprocessing.process import BaseProcess
 from typing import Any
 
 from stageline.plan.runner import PlanFailure, StagePlan, not_planned, plan_stage
+from stageline.processes import adopt_environment, warm_context
 from stageline.stack_files import StackFile
 
 
@@ -28,7 +30,13 @@ def _portable(plan: StagePlan) -> StagePlan:
     return plan
 
 
-def _serve(conn: Connection, stacks: Mapping[str, StackFile], program: Callable[[], None]) -> None:
+def _serve(
+    conn: Connection,
+    stacks: Mapping[str, StackFile],
+    program: Callable[[], None],
+    environ: Mapping[str, str],
+) -> None:
+    adopt_environment(environ)
     while True:
         request = conn.recv()
         if request is None:
@@ -77,11 +85,13 @@ def plan_in_processes(
 ) -> list[StagePlan]:
     """Plan `order` (upstream first); `outputs` holds the upstream outputs known beforehand and
     gains each stage's exports through `finished`. Returns the plans in `order`."""
-    context = multiprocessing.get_context("fork")
+    context = warm_context("stageline.plan.runner", "stageline.program")
     planners: list[_Planner] = []
     for _ in range(min(jobs, len(order))):
         ours, theirs = context.Pipe()
-        process = context.Process(target=_serve, args=(theirs, stacks, program), daemon=True)
+        process = context.Process(
+            target=_serve, args=(theirs, stacks, program, dict(os.environ)), daemon=True
+        )
         process.start()
         theirs.close()
         planners.append(_Planner(process, ours))

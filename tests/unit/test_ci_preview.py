@@ -185,7 +185,7 @@ def test_a_libvirt_data_disk_is_data_and_a_root_disk_is_not() -> None:
     assert [(c.name, c.data) for c in changes] == [("data", True), ("root", False)]
 
 
-def fake_previewer(root: str, stage: str, planned: Any) -> Any:
+def fake_previewer(root: str, stage: str, planned: Any, environ: Any) -> Any:
     """A previewer for the scheduling tests (module level: it runs in a spawned process).
     `ROOT` names the stages with pending changes; `b` has some only once chained."""
     from stageline.ci.engine_preview import EngineResult
