@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 from policy.evaluate import evaluate, is_data
+from policy.facts import SizeReading, TargetPolicy
 from policy.model import UNKNOWN, Resource, Secret, StageContext
-from policy.rules import plaintext_secret
+from policy.rules import plaintext_secret, policy_named, size_within_tier
 
 DEV = StageContext(stage="dev", tier="development", region="us-east-2")
 PROD = StageContext(stage="prod", tier="production", region="us-east-1")
@@ -729,3 +730,357 @@ def test_data_resources() -> None:
     assert is_data(res(VOLUME, {"capacityGb": 2.0}))
     assert not is_data(res(VOLUME, {"cloudInit": {"userData": ""}}))
     assert not is_data(res(SG, {}))
+
+
+# --- What a user reads: the exact message and fix of each rule, and the edges it draws. ---
+
+SG_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
+
+
+def sg_rule(low: float, high: float, *sources: str, protocol: str = "tcp") -> Resource:
+    return res(
+        SG_RULE,
+        {
+            "type": "ingress",
+            "cidrBlocks": list(sources),
+            "fromPort": low,
+            "toPort": high,
+            "protocol": protocol,
+        },
+    )
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "opened"),
+    [
+        (22, 22, "22 (SSH)"),
+        (21, 22, "22 (SSH)"),
+        (22, 23, "22 (SSH)"),
+        (20, 21, None),
+        (23, 1432, None),
+        (1433, 1433, "1433 (SQL Server)"),
+        (1434, 1520, None),
+        (1521, 1521, "1521 (Oracle)"),
+        (1522, 3305, None),
+        (3306, 3306, "3306 (MySQL)"),
+        (3307, 3388, None),
+        (3389, 3389, "3389 (RDP)"),
+        (3390, 5431, None),
+        (5432, 5432, "5432 (PostgreSQL)"),
+        (5433, 6378, None),
+        (6379, 6379, "6379 (Redis)"),
+        (6380, 27016, None),
+        (27017, 27017, "27017 (MongoDB)"),
+        (27018, 65535, None),
+        (3000, 6000, "3389 (RDP), 5432 (PostgreSQL), 3306 (MySQL)"),
+        (
+            0,
+            65535,
+            "22 (SSH), 3389 (RDP), 5432 (PostgreSQL), 3306 (MySQL), 1433 (SQL Server), "
+            "1521 (Oracle), 27017 (MongoDB), 6379 (Redis)",
+        ),
+    ],
+)
+def test_open_admin_ingress_names_every_admin_port_in_the_range(
+    low: int, high: int, opened: str | None
+) -> None:
+    findings = evaluate([sg_rule(low, high, "0.0.0.0/0")], DEV)
+    if opened is None:
+        assert findings == [], findings
+        return
+    assert [(f.policy, f.level, f.type, f.urn) for f in findings] == [
+        ("no-open-admin-ingress", "mandatory", SG_RULE, f"urn:pulumi:s::p::{SG_RULE}::r")
+    ]
+    assert findings[0].message == (
+        f"r: cidrBlocks = '0.0.0.0/0': lets anyone on the internet reach port {opened}"
+    )
+    assert findings[0].fix == (
+        "allow only the stage's own network or a bastion's range on these ports "
+        "(reach machines through the provider's session manager instead of open SSH)"
+    )
+
+
+def test_open_admin_ingress_on_every_port_when_the_protocol_is_all() -> None:
+    (finding,) = evaluate([sg_rule(0, 0, "10.0.0.0/8", "::/0", protocol="-1")], DEV)
+    assert finding.message.startswith("r: cidrBlocks = '::/0': lets anyone on the internet ")
+    assert finding.message.endswith("27017 (MongoDB), 6379 (Redis)")
+
+
+@pytest.mark.parametrize(
+    ("sources", "shown"),
+    [
+        (["::/0", "0.0.0.0/0"], "0.0.0.0/0"),
+        (["10.0.0.0/8", "Internet"], "Internet"),
+        (["ANY"], "ANY"),
+        (["*"], "*"),
+        (["10.0.0.0/8", "192.0.2.0/24"], None),
+    ],
+)
+def test_open_admin_ingress_reads_every_way_of_writing_anyone(
+    sources: list[str], shown: str | None
+) -> None:
+    findings = evaluate([sg_rule(22, 22, *sources)], DEV)
+    if shown is None:
+        assert findings == []
+    else:
+        (finding,) = findings
+        assert finding.message == (
+            f"r: cidrBlocks = '{shown}': lets anyone on the internet reach port 22 (SSH)"
+        )
+
+
+def test_one_finding_per_open_rule() -> None:
+    rule = {"cidrBlocks": ["0.0.0.0/0"], "protocol": "tcp"}
+    findings = evaluate(
+        [
+            res(
+                SG,
+                {
+                    "ingress": [
+                        {**rule, "fromPort": 22.0, "toPort": 22.0},
+                        {**rule, "fromPort": 443.0, "toPort": 443.0},
+                        {**rule, "fromPort": 3306.0, "toPort": 3306.0},
+                    ],
+                    "tags": AWS_TAGS,
+                },
+            )
+        ],
+        DEV,
+    )
+    assert [f.message for f in findings] == [
+        "r: ingress[0] = '0.0.0.0/0': lets anyone on the internet reach port 22 (SSH)",
+        "r: ingress[2] = '0.0.0.0/0': lets anyone on the internet reach port 3306 (MySQL)",
+    ]
+
+
+# (tier, its usual range as the message words it, sizes inside it)
+TIER_RANGES = [
+    ("ephemeral", "xsmall to small", {"xsmall", "small"}),
+    ("development", "xsmall to medium", {"xsmall", "small", "medium"}),
+    ("preproduction", "small to large", {"small", "medium", "large"}),
+    ("production", "medium to xlarge", {"medium", "large", "xlarge"}),
+]
+DOMAIN_SHAPES = {
+    "xsmall": (1, 512),
+    "small": (1, 1024),
+    "medium": (2, 2048),
+    "large": (4, 4096),
+    "xlarge": (8, 8192),
+}
+
+
+@pytest.mark.parametrize(
+    ("tier", "usual", "size", "inside"),
+    [
+        (tier, usual, size, size in inside)
+        for tier, usual, inside in TIER_RANGES
+        for size in DOMAIN_SHAPES
+    ],
+)
+def test_size_within_tier_edges(tier: str, usual: str, size: str, inside: bool) -> None:
+    vcpus, memory = DOMAIN_SHAPES[size]
+    context = StageContext(stage="s", tier=tier, region="site-a")
+    domain = res(DOMAIN, {"vcpus": float(vcpus), "memoryMib": float(memory), "role": "app"})
+    findings = evaluate([domain], context)
+    if inside:
+        assert findings == [], findings
+        return
+    assert [(f.policy, f.level) for f in findings] == [("size-within-tier", "advisory")]
+    assert findings[0].message == (
+        f"r: vcpus/memoryMib = '{vcpus}/{memory}': size {size}, outside the {usual} that "
+        f"{tier} stages usually run"
+    )
+    assert findings[0].fix == (
+        f"use a size from {usual} in the stack file, or keep it if this stage really needs it"
+    )
+
+
+def test_sizes_of_an_unknown_tier_or_shape_are_not_judged() -> None:
+    xlarge = res(DOMAIN, {"vcpus": 8.0, "memoryMib": 8192.0, "role": "app"})
+    odd = res(DOMAIN, {"vcpus": 3.0, "memoryMib": 3000.0, "role": "app"})
+    assert evaluate([xlarge], StageContext(stage="s", tier="sandbox", region="a")) == []
+    assert evaluate([odd], StageContext(stage="s", tier="ephemeral", region="a")) == []
+
+
+def test_unprotected_production_data_message() -> None:
+    (finding,) = evaluate([res(VOLUME, {"capacityGb": 2.0})], PROD)
+    assert (finding.policy, finding.level) == ("production-data-protection", "mandatory")
+    assert finding.message == (
+        "r: protect = False: a production data resource that a destroy or a replacement "
+        "would delete"
+    )
+    assert finding.fix == "set stageline:protectData: true in the stage's stack file"
+
+
+def test_production_data_protection_keeps_the_target_problems_first() -> None:
+    findings = evaluate([res(RDS, {**GOOD_RDS, "deletionProtection": False})], PROD)
+    assert [f.message for f in findings] == [
+        "r: deletionProtection = False: production data can be deleted",
+        "r: protect = False: a production data resource that a destroy or a replacement "
+        "would delete",
+    ]
+    assert [f.policy for f in findings] == ["production-data-protection"] * 2
+
+
+@pytest.mark.parametrize("tier", ["ephemeral", "development", "preproduction"])
+def test_only_production_data_must_be_protected(tier: str) -> None:
+    context = StageContext(stage="s", tier=tier, region="a")
+    assert evaluate([res(VOLUME, {"capacityGb": 2.0})], context) == []
+
+
+def test_dr_region_message() -> None:
+    (finding,) = evaluate([res("pulumi:pulumi:Stack", {})], SAME_REGION_DR)
+    assert (finding.policy, finding.level) == ("dr-region", "mandatory")
+    assert finding.message == (
+        "r: stageline:region = 'us-east-1': a DR stage in its primary's region (or site) "
+        "does not survive that region's loss"
+    )
+    assert finding.fix == "set stageline:region to another region or site than the primary's"
+
+
+def test_dr_region_is_judged_once_per_stage_on_its_stack() -> None:
+    # Every resource of a DR stage shares its region; only the stack resource reports it.
+    assert evaluate([res("aws:ec2/route:Route", {})], SAME_REGION_DR) == []
+
+
+@pytest.mark.parametrize(
+    ("tags", "shown"),
+    [
+        ({"managed-by": "stageline"}, "None"),
+        ({"stageline-stage": "prod"}, "'prod'"),
+        ([{"key": "stageline-stage", "value": "prod"}], "'prod'"),
+        (({"key": "stageline-stage", "value": "prod"},), "'prod'"),
+        (["stageline-stage", {"key": "other", "value": "dev"}], "None"),
+        ("stageline-stage=dev", "None"),
+    ],
+)
+def test_stage_tag_message(tags: object, shown: str) -> None:
+    (finding,) = evaluate([res("aws:autoscaling/group:Group", {"tags": tags})], DEV)
+    assert (finding.policy, finding.level) == ("stage-tag", "mandatory")
+    assert finding.message == (
+        f"r: tags.stageline-stage = {shown}: every taggable resource must carry stageline-stage=dev"
+    )
+    assert finding.fix == (
+        "give this resource the stage's tags (the template's `tags` argument) as `tags`"
+    )
+
+
+@pytest.mark.parametrize(
+    "tags",
+    [
+        {"stageline-stage": "dev"},
+        Secret({"stageline-stage": "dev"}),
+        {"stageline-stage": Secret("dev")},
+        [{"key": "other", "value": "x"}, {"key": "stageline-stage", "value": "dev"}],
+    ],
+)
+def test_stage_tag_found(tags: object) -> None:
+    assert evaluate([res("aws:autoscaling/group:Group", {"tags": tags})], DEV) == []
+
+
+def test_plaintext_boot_secret_message() -> None:
+    (finding,) = evaluate(
+        [res(VOLUME, {"cloudInit": {"userData": "DATABASE_PASSWORD=abcdefgh\n"}})], DEV
+    )
+    assert (finding.policy, finding.level) == ("no-plaintext-boot-secret", "mandatory")
+    assert finding.message == (
+        "r: cloudInit.userData = 'DATABASE_PASSWORD=…': a secret written in plain into boot "
+        "data, readable by anyone who can read the machine's metadata or seed, and stored "
+        "unencrypted in the state"
+    )
+    assert finding.fix == (
+        "read the secret at boot from the secret store, or mark the value secret "
+        "(pulumi.Output.secret) so it is encrypted in the state"
+    )
+
+
+def test_one_finding_per_boot_text() -> None:
+    findings = evaluate(
+        [
+            res(
+                LT,
+                {
+                    "userData": "PASSWORD=abcdefgh",
+                    "userDataBase64": b64("echo hello"),
+                    "tags": AWS_TAGS,
+                },
+            ),
+            res(
+                LT,
+                {
+                    "userData": "echo hello",
+                    "userDataBase64": b64("-----BEGIN PRIVATE KEY-----"),
+                    "tags": AWS_TAGS,
+                },
+            ),
+        ],
+        DEV,
+    )
+    assert [f.message.split(": ")[1] for f in findings] == [
+        "userData = 'PASSWORD=…'",
+        "userDataBase64 = 'a private key block'",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("inputs", "policy"),
+    [
+        ({"storageEncrypted": False}, "encryption-at-rest"),
+        ({"publiclyAccessible": True}, "no-public-database"),
+        ({"deletionProtection": False}, "production-data-protection"),
+        ({"tags": {}}, "stage-tag"),
+    ],
+)
+def test_every_mandatory_policy_says_so(inputs: dict[str, Any], policy: str) -> None:
+    (finding,) = evaluate([res(RDS, {**GOOD_RDS, **inputs}, True)], PROD)
+    assert (finding.policy, finding.level) == (policy, "mandatory")
+
+
+def test_a_secret_value_is_never_printed() -> None:
+    (finding,) = evaluate(
+        [res(RDS, {**GOOD_RDS, "backupRetentionPeriod": Secret(0.0)}, True)], PROD
+    )
+    assert finding.message == "r: backupRetentionPeriod = <secret>: production data has no backups"
+
+
+def test_boot_data_marked_secret_or_unknown_is_skipped_not_the_rest() -> None:
+    seed = {"cloudInit": {"userData": UNKNOWN}}
+    assert evaluate([res(VOLUME, seed)], DEV) == []
+    findings = evaluate(
+        [
+            res(
+                LT,
+                {
+                    "userData": Secret("PASSWORD=abcdefgh"),
+                    "userDataBase64": "PASSWORD=ijklmnop",
+                    "tags": AWS_TAGS,
+                },
+            )
+        ],
+        DEV,
+    )
+    assert [f.message.split(": ")[1] for f in findings] == ["userDataBase64 = 'PASSWORD=…'"]
+
+
+def test_every_shape_of_a_resource_is_judged() -> None:
+    # The rule takes what a target reads; a resource may set several shapes (machine, disk).
+    readings = [
+        SizeReading("a", "a-shape", None),
+        SizeReading("b", "b-shape", "small"),
+        SizeReading("c", "c-shape", "xlarge"),
+        SizeReading("d", "d-shape", "xsmall"),
+    ]
+    facts = TargetPolicy(sizes={"t": lambda resource: readings})
+    findings = size_within_tier(res("t", {}), facts, PROD)
+    assert [f.message.split(":")[1] for f in findings] == [" b = 'b-shape'", " d = 'd-shape'"]
+
+
+def test_policy_named() -> None:
+    dr = policy_named("dr-region")
+    assert (dr.level, dr.description) == (
+        "mandatory",
+        "A DR stage runs in another region or site than its primary.",
+    )
+    assert policy_named("size-within-tier").level == "advisory"
+    with pytest.raises(KeyError, match="no-such-policy"):
+        policy_named("no-such-policy")
