@@ -1084,3 +1084,25 @@ def test_policy_named() -> None:
     assert policy_named("size-within-tier").level == "advisory"
     with pytest.raises(KeyError, match="no-such-policy"):
         policy_named("no-such-policy")
+
+
+def test_mandatory_findings_come_first_then_resource_order() -> None:
+    xlarge = res(DOMAIN, {"vcpus": 8.0, "memoryMib": 8192.0, "role": "app"})
+    ssh = sg_rule(22, 22, "0.0.0.0/0")
+    db = sg_rule(5432, 5432, "0.0.0.0/0")
+    findings = evaluate([xlarge, ssh, xlarge, db], DEV)
+    assert [(f.level, f.policy) for f in findings] == [
+        ("mandatory", "no-open-admin-ingress"),
+        ("mandatory", "no-open-admin-ingress"),
+        ("advisory", "size-within-tier"),
+        ("advisory", "size-within-tier"),
+    ]
+    assert findings[0].message.endswith("port 22 (SSH)")
+    assert findings[1].message.endswith("port 5432 (PostgreSQL)")
+
+
+def test_only_the_chosen_policies_run_over_every_resource() -> None:
+    untagged = res("aws:ec2/instance:Instance", {"rootBlockDevice": {"encrypted": False}})
+    chosen = (policy_named(name) for name in ["stage-tag"])
+    findings = evaluate([untagged, untagged], DEV, chosen)
+    assert [f.policy for f in findings] == ["stage-tag", "stage-tag"]
