@@ -492,6 +492,30 @@ CASES: list[tuple[str, StageContext, Resource, set[str]]] = [
         {"production-data-protection"},
     ),
     (
+        "libvirt root overlay unprotected in prod",
+        PROD,
+        res(VOLUME, {"backing": "/pool/base.qcow2"}),
+        set(),
+    ),
+    (
+        "libvirt seed whose user data is a secret",
+        DEV,
+        res(VOLUME, {"cloudInit": {"userData": Secret("DATABASE_PASSWORD=abcdefgh")}}),
+        set(),
+    ),
+    (
+        "libvirt domain with memory unknown during a preview",
+        DEV,
+        res(DOMAIN, {"vcpus": 8.0, "memoryMib": UNKNOWN, "role": "app"}),
+        set(),
+    ),
+    (
+        "libvirt domain with vcpus unknown during a preview",
+        DEV,
+        res(DOMAIN, {"vcpus": UNKNOWN, "memoryMib": 8192.0, "role": "app"}),
+        set(),
+    ),
+    (
         "libvirt boot image unprotected in prod",
         PROD,
         res(VOLUME, {"source": "/img/disk.qcow2"}),
