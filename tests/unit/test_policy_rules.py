@@ -1130,3 +1130,410 @@ def test_only_the_chosen_policies_run_over_every_resource() -> None:
     chosen = (policy_named(name) for name in ["stage-tag"])
     findings = evaluate([untagged, untagged], DEV, chosen)
     assert [f.policy for f in findings] == ["stage-tag", "stage-tag"]
+
+
+# --- AWS: what each finding says about a hand-edited resource, word for word. ---
+
+CLUSTER = "aws:rds/cluster:Cluster"
+BUCKET = "aws:s3/bucket:Bucket"
+INSTANCE = "aws:ec2/instance:Instance"
+ENCRYPT_IT = "encrypt it (stageline's AWS template does; a hand-edited resource lost it)"
+SSE_PATH = "applyServerSideEncryptionByDefault.sseAlgorithm"
+OPEN_FIX = (
+    "allow only the stage's own network or a bastion's range on these ports "
+    "(reach machines through the provider's session manager instead of open SSH)"
+)
+EVERY_ADMIN_PORT = (
+    "22 (SSH), 3389 (RDP), 5432 (PostgreSQL), 3306 (MySQL), 1433 (SQL Server), "
+    "1521 (Oracle), 27017 (MongoDB), 6379 (Redis)"
+)
+
+# (case, context, resource, exactly these (policy, message, fix) in order)
+AWS_FINDINGS: list[tuple[str, StageContext, Resource, list[tuple[str, str, str]]]] = [
+    (
+        "rds storage not encrypted",
+        PROD,
+        res(RDS, {**GOOD_RDS, "storageEncrypted": False}, True),
+        [
+            (
+                "encryption-at-rest",
+                "r: storageEncrypted = False: the database's storage is not encrypted",
+                ENCRYPT_IT,
+            )
+        ],
+    ),
+    (
+        "rds cluster public and unencrypted",
+        DEV,
+        res(CLUSTER, {"storageEncrypted": "false", "publiclyAccessible": "true", "tags": AWS_TAGS}),
+        [
+            (
+                "encryption-at-rest",
+                "r: storageEncrypted = 'false': the database's storage is not encrypted",
+                ENCRYPT_IT,
+            ),
+            (
+                "no-public-database",
+                "r: publiclyAccessible = True: the database gets a public address",
+                "set publiclyAccessible: false; the app reaches it inside the VPC",
+            ),
+        ],
+    ),
+    (
+        "rds prod without deletion protection or backups",
+        PROD,
+        res(RDS, {**GOOD_RDS, "deletionProtection": False, "backupRetentionPeriod": 0.0}, True),
+        [
+            (
+                "production-data-protection",
+                "r: deletionProtection = False: production data can be deleted",
+                "set database.deletionProtection: true",
+            ),
+            (
+                "production-data-protection",
+                "r: backupRetentionPeriod = 0.0: production data has no backups",
+                "set database.backupRetentionDays (7 or more)",
+            ),
+        ],
+    ),
+    (
+        "rds prod with one day of backups",
+        PROD,
+        res(RDS, {**GOOD_RDS, "backupRetentionPeriod": 1.0}, True),
+        [],
+    ),
+    (
+        "rds prod backups unknown during a preview",
+        PROD,
+        res(RDS, {**GOOD_RDS, "backupRetentionPeriod": UNKNOWN}, True),
+        [],
+    ),
+    (
+        "rds size outside the tier",
+        PROD,
+        res(RDS, {**GOOD_RDS, "instanceClass": "db.t4g.small"}, True),
+        [
+            (
+                "size-within-tier",
+                "r: instanceClass = 'db.t4g.small': size small, outside the medium to xlarge "
+                "that production stages usually run",
+                "use a size from medium to xlarge in the stack file, or keep it if this stage "
+                "really needs it",
+            )
+        ],
+    ),
+    (
+        "rds class of no size",
+        PROD,
+        res(RDS, {**GOOD_RDS, "instanceClass": "db.x2g.16xlarge"}, True),
+        [],
+    ),
+    (
+        "launch template and instance sizes",
+        DEV,
+        res(LT, {"instanceType": "m6i.2xlarge", "tags": AWS_TAGS}),
+        [
+            (
+                "size-within-tier",
+                "r: instanceType = 'm6i.2xlarge': size xlarge, outside the xsmall to medium "
+                "that development stages usually run",
+                "use a size from xsmall to medium in the stack file, or keep it if this stage "
+                "really needs it",
+            )
+        ],
+    ),
+    (
+        "instance type unknown during a preview",
+        DEV,
+        res(
+            INSTANCE,
+            {"instanceType": UNKNOWN, "rootBlockDevice": {"encrypted": True}, "tags": AWS_TAGS},
+        ),
+        [],
+    ),
+    (
+        "bucket prod force destroy",
+        PROD,
+        res(BUCKET, {"forceDestroy": "true", "tags": PROD_TAGS}, True),
+        [
+            (
+                "production-data-protection",
+                "r: forceDestroy = True: a destroy deletes the bucket with its objects",
+                "set forceDestroy: false",
+            )
+        ],
+    ),
+    (
+        "bucket inline sse encrypting",
+        DEV,
+        res(
+            BUCKET,
+            {
+                "serverSideEncryptionConfiguration": {
+                    "rules": [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}]
+                },
+                "tags": AWS_TAGS,
+            },
+        ),
+        [],
+    ),
+    (
+        "bucket inline sse without an algorithm",
+        DEV,
+        res(BUCKET, {"serverSideEncryptionConfiguration": {"rules": []}, "tags": AWS_TAGS}),
+        [
+            (
+                "encryption-at-rest",
+                f"r: serverSideEncryptionConfiguration.rules[*].{SSE_PATH} = None: "
+                "no rule encrypts the bucket's objects",
+                "set sseAlgorithm to aws:kms (or AES256) in a rule",
+            )
+        ],
+    ),
+    (
+        "bucket sse algorithm unknown during a preview",
+        DEV,
+        res(
+            "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+            {
+                "rules": [
+                    {"bucketKeyEnabled": True},
+                    {"applyServerSideEncryptionByDefault": {"sseAlgorithm": UNKNOWN}},
+                ]
+            },
+        ),
+        [],
+    ),
+    (
+        "launch template disks",
+        DEV,
+        res(
+            LT,
+            {
+                "blockDeviceMappings": [
+                    {"ebs": {"encrypted": "true"}},
+                    {"ebs": {"encrypted": "false"}},
+                    {"ebs": {"encrypted": UNKNOWN}},
+                    UNKNOWN,
+                    {"ebs": UNKNOWN},
+                    {"ebs": {}},
+                ],
+                "tags": AWS_TAGS,
+            },
+        ),
+        [
+            (
+                "encryption-at-rest",
+                "r: blockDeviceMappings[1].ebs.encrypted = 'false': an instance disk is not "
+                "encrypted",
+                "set ebs.encrypted: true",
+            ),
+            (
+                "encryption-at-rest",
+                "r: blockDeviceMappings[5].ebs.encrypted = None: an instance disk is not encrypted",
+                "set ebs.encrypted: true",
+            ),
+        ],
+    ),
+    (
+        "instance disks",
+        DEV,
+        res(
+            INSTANCE,
+            {
+                "rootBlockDevice": {"encrypted": False},
+                "ebsBlockDevices": [
+                    {"encrypted": True},
+                    {"encrypted": "false"},
+                    {"encrypted": UNKNOWN},
+                    UNKNOWN,
+                    {},
+                ],
+                "tags": AWS_TAGS,
+            },
+        ),
+        [
+            (
+                "encryption-at-rest",
+                "r: rootBlockDevice.encrypted = False: the root disk is not encrypted",
+                "set rootBlockDevice.encrypted: true",
+            ),
+            (
+                "encryption-at-rest",
+                "r: ebsBlockDevices[1].encrypted = 'false': a disk is not encrypted",
+                "set encrypted: true",
+            ),
+            (
+                "encryption-at-rest",
+                "r: ebsBlockDevices[4].encrypted = None: a disk is not encrypted",
+                "set encrypted: true",
+            ),
+        ],
+    ),
+    (
+        "instance root disk encrypted, or unknown during a preview",
+        DEV,
+        res(INSTANCE, {"rootBlockDevice": {"encrypted": UNKNOWN}, "tags": AWS_TAGS}),
+        [],
+    ),
+    (
+        "instance root disk encrypted as a string",
+        DEV,
+        res(INSTANCE, {"rootBlockDevice": {"encrypted": "true"}, "tags": AWS_TAGS}),
+        [],
+    ),
+    (
+        "ebs volume",
+        DEV,
+        res("aws:ebs/volume:Volume", {"encrypted": False, "tags": AWS_TAGS}),
+        [
+            (
+                "encryption-at-rest",
+                "r: encrypted = False: the volume is not encrypted",
+                "set encrypted: true",
+            )
+        ],
+    ),
+    (
+        "ebs volume encrypted",
+        DEV,
+        res("aws:ebs/volume:Volume", {"encrypted": True, "tags": AWS_TAGS}),
+        [],
+    ),
+    (
+        "security group rule, protocol all",
+        DEV,
+        sg_rule(443, 443, "0.0.0.0/0", protocol="all"),
+        [
+            (
+                "no-open-admin-ingress",
+                f"r: cidrBlocks = '0.0.0.0/0': lets anyone on the internet reach port "
+                f"{EVERY_ADMIN_PORT}",
+                OPEN_FIX,
+            )
+        ],
+    ),
+    (
+        "security group rule, port unknown during a preview",
+        DEV,
+        res(
+            SG_RULE,
+            {
+                "type": "ingress",
+                "cidrBlocks": ["10.0.0.0/8"],
+                "ipv6CidrBlocks": ["::/0"],
+                "fromPort": 22.0,
+                "toPort": UNKNOWN,
+                "protocol": "tcp",
+            },
+        ),
+        [
+            (
+                "no-open-admin-ingress",
+                f"r: cidrBlocks = '::/0': lets anyone on the internet reach port "
+                f"{EVERY_ADMIN_PORT}",
+                OPEN_FIX,
+            )
+        ],
+    ),
+    (
+        "vpc ingress rule",
+        DEV,
+        res(
+            "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+            {"cidrIpv4": "0.0.0.0/0", "fromPort": 3389.0, "toPort": 3389.0, "ipProtocol": "tcp"},
+        ),
+        [
+            (
+                "no-open-admin-ingress",
+                "r: cidrIpv4 = '0.0.0.0/0': lets anyone on the internet reach port 3389 (RDP)",
+                OPEN_FIX,
+            ),
+            (
+                "stage-tag",
+                "r: tags.stageline-stage = None: every taggable resource must carry "
+                "stageline-stage=dev",
+                "give this resource the stage's tags (the template's `tags` argument) as `tags`",
+            ),
+        ],
+    ),
+    (
+        "vpc ingress rule, ipv6 every protocol",
+        DEV,
+        res(
+            "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+            {
+                "cidrIpv6": "::/0",
+                "ipProtocol": "-1",
+                "fromPort": -1.0,
+                "toPort": -1.0,
+                "tags": AWS_TAGS,
+            },
+        ),
+        [
+            (
+                "no-open-admin-ingress",
+                f"r: cidrIpv4 = '::/0': lets anyone on the internet reach port {EVERY_ADMIN_PORT}",
+                OPEN_FIX,
+            )
+        ],
+    ),
+    (
+        "vpc ingress rule from inside",
+        DEV,
+        res(
+            "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+            {"cidrIpv4": "10.0.0.0/16", "ipProtocol": "-1", "tags": AWS_TAGS},
+        ),
+        [],
+    ),
+    (
+        "user data in plain, both kinds",
+        DEV,
+        res(
+            INSTANCE,
+            {
+                "rootBlockDevice": {"encrypted": True},
+                "userData": "PASSWORD=abcdefgh",
+                "userDataBase64": b64("API_KEY=abcdefgh"),
+                "tags": AWS_TAGS,
+            },
+        ),
+        [
+            (
+                "no-plaintext-boot-secret",
+                "r: userData = 'PASSWORD=…': a secret written in plain into boot data, readable "
+                "by anyone who can read the machine's metadata or seed, and stored unencrypted "
+                "in the state",
+                "read the secret at boot from the secret store, or mark the value secret "
+                "(pulumi.Output.secret) so it is encrypted in the state",
+            ),
+            (
+                "no-plaintext-boot-secret",
+                "r: userDataBase64 = 'API_KEY=…': a secret written in plain into boot data, "
+                "readable by anyone who can read the machine's metadata or seed, and stored "
+                "unencrypted in the state",
+                "read the secret at boot from the secret store, or mark the value secret "
+                "(pulumi.Output.secret) so it is encrypted in the state",
+            ),
+        ],
+    ),
+    (
+        "user data unknown during a preview",
+        DEV,
+        res(LT, {"userData": UNKNOWN, "tags": AWS_TAGS}),
+        [],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("context", "resource", "expected"),
+    [c[1:] for c in AWS_FINDINGS],
+    ids=[c[0] for c in AWS_FINDINGS],
+)
+def test_aws_findings_word_for_word(
+    context: StageContext, resource: Resource, expected: list[tuple[str, str, str]]
+) -> None:
+    findings = evaluate([resource], context)
+    assert [(f.policy, f.message, f.fix) for f in findings] == expected, resource.urn
