@@ -1537,3 +1537,268 @@ def test_aws_findings_word_for_word(
 ) -> None:
     findings = evaluate([resource], context)
     assert [(f.policy, f.message, f.fix) for f in findings] == expected, resource.urn
+
+
+# --- GCP: what each finding says about a hand-edited resource, word for word. ---
+
+SQL = "gcp:sql/databaseInstance:DatabaseInstance"
+GCP_BUCKET = "gcp:storage/bucket:Bucket"
+GCE_TEMPLATE = "gcp:compute/instanceTemplate:InstanceTemplate"
+GCE = "gcp:compute/instance:Instance"
+DEV_LABELS = {"stageline-stage": "dev"}
+SECRET_DETAIL = (
+    "a secret written in plain into boot data, readable by anyone who can read the machine's "
+    "metadata or seed, and stored unencrypted in the state"
+)
+SECRET_FIX = (
+    "read the secret at boot from the secret store, or mark the value secret "
+    "(pulumi.Output.secret) so it is encrypted in the state"
+)
+
+
+def firewall(allow: dict[str, Any], *sources: str, **more: Any) -> Resource:
+    return res(FIREWALL, {"allows": [allow], "sourceRanges": list(sources), **more})
+
+
+GCP_FINDINGS: list[tuple[str, StageContext, Resource, list[tuple[str, str, str]]]] = [
+    (
+        "sql public address and networks",
+        DEV,
+        res(
+            SQL,
+            {
+                "settings": {
+                    "ipConfiguration": {
+                        "ipv4Enabled": "true",
+                        "authorizedNetworks": [
+                            {"value": "0.0.0.0/0"},
+                            {"value": "10.0.0.0/8"},
+                            UNKNOWN,
+                            {"value": "::/0"},
+                        ],
+                    },
+                    "userLabels": DEV_LABELS,
+                }
+            },
+        ),
+        [
+            (
+                "no-public-database",
+                "r: settings.ipConfiguration.ipv4Enabled = True: the instance gets a public IPv4 "
+                "address",
+                "set ipv4Enabled: false and reach it through its private network",
+            ),
+            (
+                "no-public-database",
+                "r: settings.ipConfiguration.authorizedNetworks[0].value = '0.0.0.0/0': "
+                "authorizes every address",
+                "remove the authorized network",
+            ),
+            (
+                "no-public-database",
+                "r: settings.ipConfiguration.authorizedNetworks[3].value = '::/0': "
+                "authorizes every address",
+                "remove the authorized network",
+            ),
+        ],
+    ),
+    (
+        "sql prod without any protection",
+        PROD,
+        res(
+            SQL,
+            {
+                "deletionProtection": False,
+                "settings": {
+                    "deletionProtectionEnabled": "false",
+                    "backupConfiguration": {"enabled": False},
+                    "userLabels": PROD_TAGS,
+                },
+            },
+            True,
+        ),
+        [
+            (
+                "production-data-protection",
+                "r: deletionProtection = False: production data can be deleted",
+                "set database.deletionProtection: true",
+            ),
+            (
+                "production-data-protection",
+                "r: settings.deletionProtectionEnabled = 'false': production data can be deleted",
+                "set database.deletionProtection: true",
+            ),
+            (
+                "production-data-protection",
+                "r: settings.backupConfiguration.enabled = False: production data has no backups",
+                "set database.backupRetentionDays (7 or more)",
+            ),
+        ],
+    ),
+    (
+        "sql prod protection unknown during a preview",
+        PROD,
+        res(
+            SQL,
+            {
+                "deletionProtection": UNKNOWN,
+                "settings": {
+                    "deletionProtectionEnabled": UNKNOWN,
+                    "backupConfiguration": {"enabled": UNKNOWN},
+                    "userLabels": PROD_TAGS,
+                },
+            },
+            True,
+        ),
+        [],
+    ),
+    (
+        "sql prod protected, backups as strings",
+        PROD,
+        res(
+            SQL,
+            {
+                "deletionProtection": "true",
+                "settings": {
+                    "deletionProtectionEnabled": True,
+                    "backupConfiguration": {"enabled": "true"},
+                    "tier": "db-f1-micro",
+                    "userLabels": PROD_TAGS,
+                },
+            },
+            True,
+        ),
+        [
+            (
+                "size-within-tier",
+                "r: settings.tier = 'db-f1-micro': size xsmall, outside the medium to xlarge "
+                "that production stages usually run",
+                "use a size from medium to xlarge in the stack file, or keep it if this stage "
+                "really needs it",
+            )
+        ],
+    ),
+    (
+        "bucket prod force destroy",
+        PROD,
+        res(GCP_BUCKET, {"forceDestroy": "true", "labels": PROD_TAGS}, True),
+        [
+            (
+                "production-data-protection",
+                "r: forceDestroy = True: a destroy deletes the bucket with its objects",
+                "set forceDestroy: false (stageline:protectData: true)",
+            )
+        ],
+    ),
+    (
+        "bucket prod kept on destroy",
+        PROD,
+        res(GCP_BUCKET, {"forceDestroy": False, "labels": PROD_TAGS}, True),
+        [],
+    ),
+    (
+        "firewall https open to all",
+        DEV,
+        firewall({"protocol": "tcp", "ports": ["443", "8000-8080"]}, "0.0.0.0/0"),
+        [],
+    ),
+    (
+        "firewall every protocol, ports listed",
+        DEV,
+        firewall({"protocol": "ALL", "ports": ["443"]}, "0.0.0.0/0", direction="ingress"),
+        [
+            (
+                "no-open-admin-ingress",
+                f"r: allows[0] = '0.0.0.0/0': lets anyone on the internet reach port "
+                f"{EVERY_ADMIN_PORT}",
+                OPEN_FIX,
+            )
+        ],
+    ),
+    (
+        "firewall port range over ssh",
+        DEV,
+        firewall({"protocol": "tcp", "ports": ["20-23", "ssh-22"]}, "10.0.0.0/8", "::/0"),
+        [
+            (
+                "no-open-admin-ingress",
+                "r: allows[0] = '::/0': lets anyone on the internet reach port 22 (SSH)",
+                OPEN_FIX,
+            )
+        ],
+    ),
+    (
+        "firewall egress",
+        DEV,
+        firewall({"protocol": "all"}, "0.0.0.0/0", direction="egress"),
+        [],
+    ),
+    (
+        "instance template size and boot data",
+        DEV,
+        res(
+            GCE_TEMPLATE,
+            {
+                "machineType": "n2-standard-8",
+                "metadataStartupScript": "PASSWORD=abcdefgh",
+                "metadata": {"user-data": "token: abcdefgh", "startup-script": UNKNOWN},
+                "labels": DEV_LABELS,
+            },
+        ),
+        [
+            (
+                "no-plaintext-boot-secret",
+                f"r: metadataStartupScript = 'PASSWORD=…': {SECRET_DETAIL}",
+                SECRET_FIX,
+            ),
+            (
+                "no-plaintext-boot-secret",
+                f"r: metadata.user-data = 'token=…': {SECRET_DETAIL}",
+                SECRET_FIX,
+            ),
+            (
+                "size-within-tier",
+                "r: machineType = 'n2-standard-8': size xlarge, outside the xsmall to medium "
+                "that development stages usually run",
+                "use a size from xsmall to medium in the stack file, or keep it if this stage "
+                "really needs it",
+            ),
+        ],
+    ),
+    (
+        "instance startup script in metadata",
+        DEV,
+        res(
+            GCE,
+            {
+                "metadata": {"startup-script": "PASSWORD=abcdefgh"},
+                "metadataStartupScript": "API_KEY=abcdefgh",
+                "labels": DEV_LABELS,
+            },
+        ),
+        [
+            (
+                "no-plaintext-boot-secret",
+                f"r: metadataStartupScript = 'API_KEY=…': {SECRET_DETAIL}",
+                SECRET_FIX,
+            ),
+            (
+                "no-plaintext-boot-secret",
+                f"r: metadata.startup-script = 'PASSWORD=…': {SECRET_DETAIL}",
+                SECRET_FIX,
+            ),
+        ],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("context", "resource", "expected"),
+    [c[1:] for c in GCP_FINDINGS],
+    ids=[c[0] for c in GCP_FINDINGS],
+)
+def test_gcp_findings_word_for_word(
+    context: StageContext, resource: Resource, expected: list[tuple[str, str, str]]
+) -> None:
+    findings = evaluate([resource], context)
+    assert [(f.policy, f.message, f.fix) for f in findings] == expected, resource.urn
