@@ -40,7 +40,8 @@ class BootText:
 
     property: str
     value: Any
-    """Decoded text, or a policy.model.Secret when it is marked secret."""
+    """Decoded text, or a policy.model.Secret when it is marked secret; any other value (missing,
+    unknown during a preview) is no text, and the rule skips it."""
 
 
 @dataclass(frozen=True)

@@ -20,13 +20,13 @@ def get(inputs: Mapping[str, Any], path: str, default: Any = None) -> Any:
     """The value at a dotted path (`settings.ipConfiguration.ipv4Enabled`); `default` when a step
     is missing or not a mapping. Inside a secret, the value found is a Secret too."""
     value: Any = inputs
-    secret = False
+    secret = isinstance(value, Secret)
     for step in path.split("."):
-        secret = secret or isinstance(value, Secret)
         value = plain(value)
         if not isinstance(value, Mapping) or step not in value:
             return default
         value = value[step]
+        secret = secret or isinstance(value, Secret)
     return Secret(plain(value)) if secret else value
 
 

@@ -102,7 +102,8 @@ def _sse_rules(resource: Resource, path: str) -> list[Problem]:
         for _, rule in rules
         if isinstance(rule, dict)
     ]
-    if any(not known(a) or a for a in algorithms):
+    # An algorithm set, or one the engine does not know yet in a preview (UNKNOWN is truthy).
+    if any(algorithms):
         return []
     return [
         Problem(
@@ -141,7 +142,7 @@ def _publicly_accessible(resource: Resource) -> list[Problem]:
 
 
 def _ports(rule: dict[str, Any], protocol_key: str) -> tuple[tuple[int, int], ...] | None:
-    protocol = str(plain(rule.get(protocol_key, ""))).lower()
+    protocol = str(plain(rule.get(protocol_key))).lower()
     if protocol in ("-1", "all"):
         return None
     low, high = number(rule.get("fromPort")), number(rule.get("toPort"))
@@ -221,24 +222,30 @@ def _bucket_protection(resource: Resource) -> list[Problem]:
 
 
 def _user_data(resource: Resource) -> list[BootText]:
-    found: list[BootText] = []
-    for key in ("userData", "userDataBase64"):
-        value = resource.inputs.get(key)
-        if value is not None and known(value):
-            found.append(BootText(key, decode_base64(value)))
-    return found
+    # A missing or unknown value is no text; the rule reads only text.
+    return [
+        BootText(key, decode_base64(resource.inputs.get(key)))
+        for key in ("userData", "userDataBase64")
+    ]
 
 
-def _shape(path: str, classes: dict[str, str]):  # type: ignore[no-untyped-def]
-    by_shape = reverse(classes)
+_EC2_BY_TYPE = reverse(EC2_TYPES)
+_RDS_BY_CLASS = reverse(RDS_CLASSES)
 
-    def read(resource: Resource) -> list[SizeReading]:
-        value = plain(get(resource.inputs, path))
-        if not isinstance(value, str):
-            return []
-        return [SizeReading(path, value, by_shape.get(value))]
 
-    return read
+def _shape(resource: Resource, path: str, by_shape: dict[str, str]) -> list[SizeReading]:
+    value = plain(get(resource.inputs, path))
+    if not isinstance(value, str):
+        return []
+    return [SizeReading(path, value, by_shape.get(value))]
+
+
+def _instance_type(resource: Resource) -> list[SizeReading]:
+    return _shape(resource, "instanceType", _EC2_BY_TYPE)
+
+
+def _instance_class(resource: Resource) -> list[SizeReading]:
+    return _shape(resource, "instanceClass", _RDS_BY_CLASS)
 
 
 TAGGABLE: tuple[str, ...] = (
@@ -296,8 +303,8 @@ POLICY = TargetPolicy(
     tags=dict.fromkeys(TAGGABLE, "tags"),
     boot={LAUNCH_TEMPLATE: _user_data, INSTANCE: _user_data},
     sizes={
-        LAUNCH_TEMPLATE: _shape("instanceType", EC2_TYPES),
-        INSTANCE: _shape("instanceType", EC2_TYPES),
-        RDS_INSTANCE: _shape("instanceClass", RDS_CLASSES),
+        LAUNCH_TEMPLATE: _instance_type,
+        INSTANCE: _instance_type,
+        RDS_INSTANCE: _instance_class,
     },
 )

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from components.libvirt.sizes import DOMAIN_SIZES
 from policy.facts import BootText, SizeReading, TargetPolicy, reverse
-from policy.model import Problem, Resource, Secret
+from policy.model import Problem, Resource
 from policy.values import number, plain
 
 VOLUME = "pulumi-python:dynamic/libvirt:Volume"
@@ -24,13 +24,11 @@ def _volume_data(resource: Resource) -> list[Problem] | None:
 
 
 def _seed(resource: Resource) -> list[BootText]:
+    # A seed marked secret (a Secret, not a dict) is encrypted in the state: nothing to read.
     seed = resource.inputs.get("cloudInit")
-    if seed is None:
+    if not isinstance(seed, dict):
         return []
-    if isinstance(seed, Secret):
-        return [BootText("cloudInit.userData", Secret(None))]
-    user_data = plain(seed).get("userData") if isinstance(plain(seed), dict) else None
-    return [BootText("cloudInit.userData", user_data)] if user_data is not None else []
+    return [BootText("cloudInit.userData", seed.get("userData"))]
 
 
 def _domain_size(resource: Resource) -> list[SizeReading]:

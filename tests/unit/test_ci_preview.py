@@ -4,6 +4,7 @@ hash, previews against planned upstream outputs, which stages the engine can pre
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -126,6 +127,53 @@ def test_differences_name_each_resource_that_changed_since_approval() -> None:
     assert "release: approved 1.0.0, now 1.1.0" in lines
     tampered = approved.model_copy(update={"digest": "sha256:0"})
     assert differences(tampered, approved) and "does not hash" in differences(tampered, approved)[0]
+
+
+def test_the_digest_is_sha256_of_the_canonical_changes() -> None:
+    # Approval and deploy may run different stageline builds: the hashed text is fixed.
+    text = (
+        '{"changes":[["urn:x::a","create",[],[]],'
+        '["urn:x::b","replace",["engineVersion","tags"],["engineVersion"]]],"release":"2.0.0"}'
+    )
+    replace = ResourceChange(
+        urn="urn:x::b",
+        type="t",
+        name="b",
+        op="replace",
+        diff=("tags", "engineVersion"),
+        replace_keys=("engineVersion",),
+    )
+    changes = [replace, change("urn:x::a", "create", ())]
+    assert digest(changes, "2.0.0") == "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+    no_release = '{"changes":[],"release":null}'
+    assert digest([]) == "sha256:" + hashlib.sha256(no_release.encode()).hexdigest()
+
+
+def test_the_stage_digest_covers_the_release_it_deploys() -> None:
+    assert stage([change()], "1.0.0").digest != stage([change()], "1.1.0").digest
+    assert stage([change()], "1.0.0").digest == digest([change()], "1.0.0")
+    unreleased = StageReport(stage="ci", target="aws", source="engine", changes=(change(),))
+    assert stage_digest(unreleased) == digest([change()], None)
+
+
+def test_differences_read_as_a_reviewer_looks_them_up() -> None:
+    # One line per resource, in URN order.
+    approved = stage([change(SG, diff=("ingress", "tags")), change(DB, "update", ())])
+    fresh = stage([change(SG, "replace", ("ingress",)), change("urn:x::new", "create", ())])
+    assert differences(approved, fresh) == [
+        "changed: approved update t sg (ingress, tags), now replace t sg (ingress)",
+        "approved but no longer planned: update t db",
+        "not approved: create t new",
+    ]
+
+
+def test_a_release_appearing_or_going_is_a_difference() -> None:
+    released = stage([change()], "1.0.0")
+    unreleased = StageReport(stage="prod", target="aws", source="engine", changes=(change(),))
+    unreleased = unreleased.model_copy(update={"digest": stage_digest(unreleased)})
+    assert differences(unreleased, released) == ["release: approved None, now 1.0.0"]
+    assert differences(released, unreleased) == ["release: approved 1.0.0, now None"]
+    assert differences(unreleased, unreleased) == []
 
 
 def test_planned_upstream_outputs_serve_previews_only(
