@@ -1802,3 +1802,251 @@ def test_gcp_findings_word_for_word(
 ) -> None:
     findings = evaluate([resource], context)
     assert [(f.policy, f.message, f.fix) for f in findings] == expected, resource.urn
+
+
+# --- Azure: what each finding says about a hand-edited resource, word for word. ---
+
+PG = "azure-native:dbforpostgresql:Server"
+ACCOUNT = "azure-native:storage:StorageAccount"
+AZ_RULE = "azure-native:network:SecurityRule"
+
+
+def nsg_rule(**rule: Any) -> dict[str, Any]:
+    return {"direction": "Inbound", "access": "Allow", **rule}
+
+
+AZURE_FINDINGS: list[tuple[str, StageContext, Resource, list[tuple[str, str, str]]]] = [
+    (
+        "storage services unencrypted",
+        DEV,
+        res(
+            ACCOUNT,
+            {
+                "encryption": {
+                    "services": {
+                        "blob": {"enabled": False},
+                        "file": {"enabled": "false"},
+                        "queue": {"enabled": True},
+                        "table": {"enabled": UNKNOWN},
+                    }
+                },
+                "tags": DEV_LABELS,
+            },
+        ),
+        [
+            (
+                "encryption-at-rest",
+                "r: encryption.services.blob.enabled = False: blob data is not encrypted",
+                "set encryption.services.blob.enabled: true",
+            ),
+            (
+                "encryption-at-rest",
+                "r: encryption.services.file.enabled = False: file data is not encrypted",
+                "set encryption.services.file.enabled: true",
+            ),
+        ],
+    ),
+    (
+        "storage queue and table unencrypted",
+        DEV,
+        res(
+            ACCOUNT,
+            {
+                "encryption": {
+                    "services": {"queue": {"enabled": False}, "table": {"enabled": False}}
+                },
+                "tags": DEV_LABELS,
+            },
+        ),
+        [
+            (
+                "encryption-at-rest",
+                "r: encryption.services.queue.enabled = False: queue data is not encrypted",
+                "set encryption.services.queue.enabled: true",
+            ),
+            (
+                "encryption-at-rest",
+                "r: encryption.services.table.enabled = False: table data is not encrypted",
+                "set encryption.services.table.enabled: true",
+            ),
+        ],
+    ),
+    (
+        "server with an unknown key type, public",
+        DEV,
+        res(
+            PG,
+            {
+                "dataEncryption": {"type": "None"},
+                "network": {"publicNetworkAccess": "Enabled"},
+                "tags": DEV_LABELS,
+            },
+        ),
+        [
+            (
+                "encryption-at-rest",
+                "r: dataEncryption.type = 'None': not an encryption Flexible Server knows",
+                "use SystemManaged (or AzureKeyVault with a key)",
+            ),
+            (
+                "no-public-database",
+                "r: network.publicNetworkAccess = 'Enabled': the server accepts connections from "
+                "the internet",
+                "set publicNetworkAccess: Disabled and reach it through its delegated subnet",
+            ),
+        ],
+    ),
+    *[
+        (
+            f"server encryption {kind}",
+            DEV,
+            res(
+                PG,
+                {
+                    "dataEncryption": {"type": kind},
+                    "network": {"publicNetworkAccess": "Disabled"},
+                    "tags": DEV_LABELS,
+                },
+            ),
+            [],
+        )
+        for kind in ("SystemManaged", "AzureKeyVault", UNKNOWN)
+    ],
+    (
+        "firewall rule for every address",
+        DEV,
+        res(
+            "azure-native:dbforpostgresql:FirewallRule",
+            {"startIpAddress": "0.0.0.0", "endIpAddress": "255.255.255.255"},
+        ),
+        [
+            (
+                "no-public-database",
+                "r: startIpAddress-endIpAddress = '0.0.0.0-255.255.255.255': the firewall rule "
+                "admits every address",
+                "remove the rule; the server is reached through its private network",
+            )
+        ],
+    ),
+    *[
+        (
+            f"firewall rule {start}-{end}",
+            DEV,
+            res(
+                "azure-native:dbforpostgresql:FirewallRule",
+                {"startIpAddress": start, "endIpAddress": end},
+            ),
+            [],
+        )
+        for start, end in [("0.0.0.0", "0.0.0.0"), ("10.0.0.0", "255.255.255.255")]
+    ],
+    (
+        "nsg rules, as written",
+        DEV,
+        res(
+            NSG,
+            {
+                "securityRules": [
+                    nsg_rule(
+                        destinationPortRange="22",
+                        destinationPortRanges=["3389", "x-22", "1000-1100"],
+                        sourceAddressPrefixes=["10.0.0.0/8", "Internet"],
+                    ),
+                    UNKNOWN,
+                    nsg_rule(destinationPortRange="*", sourceAddressPrefix="*", access="allow"),
+                    nsg_rule(destinationPortRanges=["443"], sourceAddressPrefix="*"),
+                    nsg_rule(
+                        destinationPortRange="5432", sourceAddressPrefix="*", direction="inbound"
+                    ),
+                    nsg_rule(destinationPortRange="5432", sourceAddressPrefix="*", access="Deny"),
+                    {"access": "Allow", "destinationPortRange": "22", "sourceAddressPrefix": "*"},
+                    {
+                        "direction": "Inbound",
+                        "destinationPortRange": "22",
+                        "sourceAddressPrefix": "*",
+                    },
+                ],
+                "tags": DEV_LABELS,
+            },
+        ),
+        [
+            (
+                "no-open-admin-ingress",
+                "r: securityRules[0] = 'Internet': lets anyone on the internet reach port "
+                "22 (SSH), 3389 (RDP)",
+                OPEN_FIX,
+            ),
+            (
+                "no-open-admin-ingress",
+                f"r: securityRules[2] = '*': lets anyone on the internet reach port "
+                f"{EVERY_ADMIN_PORT}",
+                OPEN_FIX,
+            ),
+            (
+                "no-open-admin-ingress",
+                "r: securityRules[4] = '*': lets anyone on the internet reach port "
+                "5432 (PostgreSQL)",
+                OPEN_FIX,
+            ),
+        ],
+    ),
+    (
+        "security rule resource",
+        DEV,
+        res(AZ_RULE, nsg_rule(destinationPortRange="1433", sourceAddressPrefix="0.0.0.0/0")),
+        [
+            (
+                "no-open-admin-ingress",
+                "r: securityRule = '0.0.0.0/0': lets anyone on the internet reach port "
+                "1433 (SQL Server)",
+                OPEN_FIX,
+            )
+        ],
+    ),
+    (
+        "server prod without backups",
+        PROD,
+        res(PG, {"backup": {"backupRetentionDays": 0.0}, "tags": PROD_TAGS}, True),
+        [
+            (
+                "production-data-protection",
+                "r: backup.backupRetentionDays = 0.0: production data has no backups",
+                "set database.backupRetentionDays (7 or more)",
+            )
+        ],
+    ),
+    *[
+        (
+            f"server prod backups {days}",
+            PROD,
+            res(PG, {"backup": {"backupRetentionDays": days}, "tags": PROD_TAGS}, True),
+            [],
+        )
+        for days in (1.0, UNKNOWN)
+    ],
+    (
+        "storage account prod unprotected",
+        PROD,
+        res(ACCOUNT, {"tags": PROD_TAGS}),
+        [
+            (
+                "production-data-protection",
+                "r: protect = False: a production data resource that a destroy or a "
+                "replacement would delete",
+                "set stageline:protectData: true in the stage's stack file",
+            )
+        ],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("context", "resource", "expected"),
+    [c[1:] for c in AZURE_FINDINGS],
+    ids=[c[0] for c in AZURE_FINDINGS],
+)
+def test_azure_findings_word_for_word(
+    context: StageContext, resource: Resource, expected: list[tuple[str, str, str]]
+) -> None:
+    findings = evaluate([resource], context)
+    assert [(f.policy, f.message, f.fix) for f in findings] == expected, resource.urn
