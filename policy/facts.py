@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from policy.model import Problem, Resource
+from policy.values import get, is_true
 
 Check = Callable[[Resource], list[Problem]]
 """A resource -> what is wrong with it for one concern (empty: nothing)."""
@@ -97,3 +98,11 @@ def reverse(mapping: Mapping[str, Any]) -> dict[Any, str]:
     for size, shape in mapping.items():
         found.setdefault(shape, size)
     return found
+
+
+def force_destroy_problems(resource: Resource, fix: str) -> list[Problem]:
+    """A bucket whose `forceDestroy` lets a destroy delete it with its objects (the targets
+    with that flag share it; `fix` says how each one turns it off)."""
+    if is_true(get(resource.inputs, "forceDestroy")):
+        return [Problem("forceDestroy", True, "a destroy deletes the bucket with its objects", fix)]
+    return []

@@ -7,7 +7,14 @@ from __future__ import annotations
 from typing import Any
 
 from components.aws.sizes import EC2_TYPES, RDS_CLASSES
-from policy.facts import BootText, IngressRule, SizeReading, TargetPolicy, reverse
+from policy.facts import (
+    BootText,
+    IngressRule,
+    SizeReading,
+    TargetPolicy,
+    force_destroy_problems,
+    reverse,
+)
 from policy.model import Problem, Resource
 from policy.values import decode_base64, get, is_true, items, known, number, plain
 
@@ -209,16 +216,7 @@ def _database_protection(resource: Resource) -> list[Problem]:
 
 
 def _bucket_protection(resource: Resource) -> list[Problem]:
-    if is_true(get(resource.inputs, "forceDestroy")):
-        return [
-            Problem(
-                "forceDestroy",
-                True,
-                "a destroy deletes the bucket with its objects",
-                "set forceDestroy: false",
-            )
-        ]
-    return []
+    return force_destroy_problems(resource, "set forceDestroy: false")
 
 
 def _user_data(resource: Resource) -> list[BootText]:

@@ -8,7 +8,14 @@ from collections.abc import Callable
 from typing import Any
 
 from components.gcp.sizes import MACHINE_TYPES, SQL_TIERS
-from policy.facts import BootText, IngressRule, SizeReading, TargetPolicy, reverse
+from policy.facts import (
+    BootText,
+    IngressRule,
+    SizeReading,
+    TargetPolicy,
+    force_destroy_problems,
+    reverse,
+)
 from policy.model import Problem, Resource
 from policy.values import get, is_true, items, known, plain
 
@@ -102,16 +109,7 @@ def _sql_protection(resource: Resource) -> list[Problem]:
 
 
 def _bucket_protection(resource: Resource) -> list[Problem]:
-    if is_true(get(resource.inputs, "forceDestroy")):
-        return [
-            Problem(
-                "forceDestroy",
-                True,
-                "a destroy deletes the bucket with its objects",
-                "set forceDestroy: false (stageline:protectData: true)",
-            )
-        ]
-    return []
+    return force_destroy_problems(resource, "set forceDestroy: false (stageline:protectData: true)")
 
 
 def _boot(resource: Resource) -> list[BootText]:
