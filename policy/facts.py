@@ -55,7 +55,18 @@ class SizeReading:
     size: str | None
 
 
+@dataclass(frozen=True)
+class Grant:
+    """One permission a policy document or role binding gives, as text that compares equal
+    when the grant is the same: `Allow s3:GetObject on arn:aws:s3:::bucket/*`."""
+
+    property: str
+    """Where it is written, e.g. `policy.Statement[0]`."""
+    text: str
+
+
 Ingress = Callable[[Resource], list[IngressRule]]
+Permissions = Callable[[Resource], list[Grant]]
 Boot = Callable[[Resource], list[BootText]]
 Sizes = Callable[[Resource], list[SizeReading]]
 
@@ -68,6 +79,9 @@ class TargetPolicy:
     """Type -> how a database could be reached from the internet."""
     ingress: Mapping[str, Ingress] = field(default_factory=dict)
     """Type -> the inbound rules it holds."""
+    permissions: Mapping[str, Permissions] = field(default_factory=dict)
+    """Type of an IAM policy, role binding or role assignment -> the grants it gives (what a
+    promotion must not widen without an approval, see policy/broadening.py)."""
     data: Mapping[str, DataCheck] = field(default_factory=dict)
     """Type of a data resource (database, bucket, data volume) -> its own deletion protection
     and backup settings that a production stage must turn on. A data resource must also be

@@ -13,6 +13,7 @@ from typing import Any
 
 from pulumi.runtime import rpc
 
+from policy.broadening import Widening, widenings
 from policy.evaluate import evaluate, is_data
 from policy.model import UNKNOWN, Finding, Resource, Secret, StageContext
 from stageline.ci.report import Violation
@@ -117,3 +118,20 @@ def stage_names(stacks: Mapping[str, Any]) -> dict[str, str]:
         stage = getattr(stack, "values", {}).get("stage")
         names[name] = stage if isinstance(stage, str) and stage else name
     return names
+
+
+def widened(
+    resource_type: str,
+    urn: str,
+    old_inputs: Mapping[str, Any] | None,
+    new_inputs: Mapping[str, Any] | None,
+) -> list[Widening]:
+    """What a change to one resource (engine event inputs, before and after) widens: inbound
+    sources and ports, or IAM grants. Empty when it widens nothing."""
+
+    def resource(inputs: Mapping[str, Any] | None) -> Resource | None:
+        if inputs is None:
+            return None
+        return Resource(type=resource_type, name="", inputs=policy_value(inputs), urn=urn)
+
+    return widenings(resource(old_inputs), resource(new_inputs))
