@@ -115,11 +115,13 @@ def up_once(
     on_event: Callable[[auto.EngineEvent], Any] | None = None,
     warm: Callable[[], None] | None = None,
     refresh: bool = False,
+    message: str | None = None,
 ) -> UpOutcome:
     """`pulumi up --skip-preview` of the stack's inline program: one engine run, as Stack.up().
 
     ``refresh`` reads every resource's real state first (`up --refresh`), so that what an
     operation changed outside the engine (a promoted replica) is what the update starts from.
+    ``message`` is the update's message in the stack's history (stageline.gates.record).
     ``warm`` runs in a thread while the engine starts (it takes a few hundred milliseconds
     before it calls the program), e.g. to import the program's modules. The program waits for
     it, so no module is ever imported by two threads at once.
@@ -145,6 +147,8 @@ def up_once(
     args = ["up", "--yes", "--skip-preview", f"--client=127.0.0.1:{port}"]
     if refresh:
         args.append("--refresh")
+    if message is not None:
+        args += ["--message", message]
     args += ["--exec-kind", sdk_stack.ExecKind.INLINE.value]
     log, thread, stop, temp_dir, events_server = stack._setup_event_log(
         "up", collector, stack.workspace.pulumi_version

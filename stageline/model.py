@@ -20,6 +20,7 @@ from pydantic.dataclasses import dataclass
 
 from components.model import (
     MODEL_CONFIG,
+    Flag,
     Name,
     OptionalText,
     Says,
@@ -28,6 +29,7 @@ from components.model import (
     issue_error,
     read_field,
     read_leniently,
+    section,
     text_keys,
 )
 from components.regions import TARGETS
@@ -103,6 +105,30 @@ class DisasterRecovery:
     cannot hold two networks with one range). Default: this stage's own range."""
 
 
+NOT_MINUTES = ("not a whole number of minutes", "use a whole number, 0 or more, e.g. 60")
+
+
+@dataclass(frozen=True, config=MODEL_CONFIG)
+class Gates:
+    """What must hold before a release is promoted into the stage (`stageline promote`)."""
+
+    approval: Flag | None = None
+    """Someone must approve the promotion (`--approved-by`, or a GitHub environment's
+    reviewer). Default: required on the production tier only. A promotion that widens ingress
+    or IAM needs an approval whatever this says."""
+    soak_minutes: Annotated[
+        StrictInt, Field(ge=0), Says({"greater_than_equal": NOT_MINUTES, "int_type": NOT_MINUTES})
+    ] = 0
+    """Minutes the upstream's release must have run there, read from the upstream's update
+    history. Default 0."""
+    verify: Flag = True
+    """The upstream's ingress `/healthz` must answer 200 with the release's appVersion before
+    it moves on. Default true."""
+
+    def approval_required(self, tier: str) -> bool:
+        return self.approval if self.approval is not None else tier == PRODUCTION_TIER
+
+
 def _release_shape(raw: Any) -> Any:
     """A pin names what to deploy; versions written as YAML numbers (`1.2`) are text."""
     if raw is None or isinstance(raw, ReleasePin):
@@ -145,6 +171,7 @@ class StageKeys:
     ] = ()
     disaster_recovery: Annotated[DisasterRecovery | None, BeforeValidator(_dr_shape)] = None
     release: Annotated[ReleasePin | None, BeforeValidator(_release_shape)] = None
+    gates: section(Gates) = Field(default_factory=Gates)
 
     @property
     def tier_name(self) -> str:

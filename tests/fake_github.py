@@ -27,6 +27,9 @@ BODY_LIMIT = 65_536
 DOCS = "https://docs.github.com/rest"
 
 _PR_COMMENTS = re.compile(r"/repos/(?P<owner>[^/]+)/(?P<name>[^/]+)/issues/(?P<pr>\d+)/comments")
+_APPROVALS = re.compile(
+    r"/repos/(?P<owner>[^/]+)/(?P<name>[^/]+)/actions/runs/(?P<run>\d+)/approvals"
+)
 _ONE_COMMENT = re.compile(r"/repos/(?P<owner>[^/]+)/(?P<name>[^/]+)/issues/comments/(?P<id>\d+)")
 
 
@@ -58,6 +61,8 @@ class FakeGitHub:
     """Token -> (login, may write)."""
     comments: dict[tuple[str, str, int], list[dict[str, Any]]] = field(default_factory=dict)
     faults: list[Fault] = field(default_factory=list)
+    approvals: dict[tuple[str, str, int], list[dict[str, Any]]] = field(default_factory=dict)
+    """(owner, name, run id) -> the run's deployment reviews, as GitHub lists them."""
     max_per_page: int = 100
     """GitHub's cap on `per_page`; lower it to page a handful of comments."""
     seen: list[Seen] = field(default_factory=list)
@@ -77,6 +82,19 @@ class FakeGitHub:
         """A comment written by someone (not through the API under test)."""
         owner, name = repo.split("/")
         return self._create(owner, name, pr, body, login)["id"]
+
+    def approve(
+        self, repo: str, run_id: int, login: str, environment: str, state: str = "approved"
+    ) -> None:
+        owner, name = repo.split("/")
+        self.approvals.setdefault((owner, name, run_id), []).append(
+            {
+                "state": state,
+                "comment": "",
+                "environments": [{"id": 1, "name": environment}],
+                "user": {"login": login, "id": 7},
+            }
+        )
 
     def bodies(self, repo: str, pr: int) -> list[str]:
         owner, name = repo.split("/")
@@ -148,6 +166,9 @@ class FakeGitHub:
         login, may_write = self.tokens[token]
         if method != "GET" and not may_write:
             return 403, {}, _error("Resource not accessible by integration")
+        if (found := _APPROVALS.fullmatch(path)) and method == "GET":
+            key = (found["owner"], found["name"], int(found["run"]))
+            return 200, {}, self.approvals.get(key, [])
         if found := _PR_COMMENTS.fullmatch(path):
             key = (found["owner"], found["name"], int(found["pr"]))
             if key not in self.comments:

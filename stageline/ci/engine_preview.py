@@ -40,6 +40,8 @@ _RANK: Mapping[Op, int] = {op: i for i, op in enumerate(OPS)}
 
 DataCheck = Callable[[str, "Mapping[str, Any] | None"], bool]
 """(type token, inputs) -> whether the resource holds data (stageline.policy_gate.holds_data)."""
+WideningCheck = Callable[[str, str, "Mapping[str, Any] | None", "Mapping[str, Any] | None"], list]
+"""(type, urn, old inputs, new inputs) -> what the change widens (stageline.policy_gate.widened)."""
 
 
 @dataclass
@@ -47,7 +49,10 @@ class ChangeCollector:
     """An `on_event` callback that keeps each URN's change, strongest op first."""
 
     holds_data: DataCheck
+    widened: WideningCheck | None = None
+    """Given, the collector also keeps what each change widens (ingress, IAM grants)."""
     changes: dict[str, ResourceChange] = field(default_factory=dict)
+    widenings: dict[str, list[Any]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     failure: str | None = None
@@ -83,6 +88,13 @@ class ChangeCollector:
             data=self.holds_data(meta.type, inputs),
             protected=bool(old is not None and old.protect),
         )
+        if self.widened is not None and op != "delete":
+            found = self.widened(
+                meta.type, meta.urn, old.inputs if old else None, new.inputs if new else None
+            )
+            if found:
+                with self._lock:
+                    self.widenings[meta.urn] = found
         with self._lock:
             seen = self.changes.get(meta.urn)
             if seen is not None:  # the steps of one replacement: one change, all it says
@@ -98,6 +110,9 @@ class ChangeCollector:
 
     def result(self) -> list[ResourceChange]:
         return sorted(self.changes.values(), key=lambda c: c.urn)
+
+    def widening_list(self) -> list[Any]:
+        return [w for urn in sorted(self.widenings) for w in self.widenings[urn]]
 
 
 def counts(changes: list[ResourceChange]) -> dict[Op, int]:

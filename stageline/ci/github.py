@@ -90,6 +90,16 @@ class Comment:
     html_url: str
 
 
+@dataclass(frozen=True)
+class Approval:
+    """One review of a run's pending deployments."""
+
+    state: str
+    """`approved` or `rejected`."""
+    login: str
+    environments: tuple[str, ...]
+
+
 class _Retry(Exception):
     """A response worth asking again: a server error, a dropped connection, a short rate limit."""
 
@@ -193,6 +203,24 @@ class GitHubClient:
         what = f"delete comment {comment_id} on {repo}"
         path = f"/repos/{repo.owner}/{repo.name}/issues/comments/{comment_id}"
         self._request("DELETE", self._url(path), what)
+
+    def run_approvals(self, repo: Repo, run_id: int) -> list[Approval]:
+        """Who approved the deployments of workflow run `run_id`, and for which environments
+        (GitHub's environments with required reviewers)."""
+        what = f"read the approvals of run {run_id} in {repo}"
+        path = f"/repos/{repo.owner}/{repo.name}/actions/runs/{run_id}/approvals"
+        found: list[Approval] = []
+        for item in _json_list(self._request("GET", self._url(path), what), what):
+            places = [e for e in item.get("environments") or () if isinstance(e, dict)]
+            user = item.get("user") or {}
+            found.append(
+                Approval(
+                    str(item.get("state", "")),
+                    str(user.get("login", "")),
+                    tuple(str(e.get("name", "")) for e in places),
+                )
+            )
+        return found
 
     # -- requests, retries and errors ----------------------------------------------------
 
@@ -339,7 +367,7 @@ def _json_list(response: httpx.Response, what: str) -> Iterator[dict[str, Any]]:
     except ValueError:
         data = None
     if not isinstance(data, list):
-        raise GitHubError(f"could not {what}: GitHub's answer is not a list of comments")
+        raise GitHubError(f"could not {what}: GitHub's answer is not a list")
     return iter(data)
 
 

@@ -22,6 +22,7 @@ COMMANDS = {
     "status": "stageline.cli.status:status",
     "destroy": "stageline.cli.destroy:destroy",
     "promote": "stageline.cli.promote:promote",
+    "history": "stageline.cli.history:history",
     "cancel": "stageline.cli.cancel:cancel",
     "dr": "stageline.cli.dr:dr",
     "recover": "stageline.cli.recover:recover",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 
 import click
 from pulumi import automation as auto
@@ -11,8 +12,11 @@ from components.contract import KEY_RELEASE, ReleaseManifest
 from components.health import HealthUnavailable
 from stageline.automation import up_once
 from stageline.cli.context import CliContext, engine_errors
+from stageline.gates.record import UpdateMark, message_for, release_fields_of
 from stageline.health import NotHealthy, SetupFailed, health_reader, wait_healthy
+from stageline.model import stage_keys
 from stageline.progress import Progress, format_changes
+from stageline.revision import template_revision
 
 
 def release_of(stage: str, outputs: Mapping[str, auto.OutputValue]) -> ReleaseManifest | None:
@@ -66,14 +70,29 @@ def wait_for_machines(obj: CliContext, stage: str, timeout: float) -> None:
     click.echo(f"  see them with `stageline status {stage}`")
 
 
+def pinned_release(obj: CliContext, stage: str) -> ReleaseManifest | None:
+    """The release the stage's stack file pins, as the update will deploy it."""
+    pin = stage_keys(obj.project.stack_file(stage).values).release
+    if pin is None:
+        return None
+    return ReleaseManifest(
+        pin.app_version, pin.artifact, pin.template_revision or template_revision()
+    )
+
+
 def run_up(
     obj: CliContext,
     stage: str,
     wait: bool = True,
     timeout: float = DEFAULT_WAIT_SECONDS,
     refresh: bool = False,
+    message: str | None = None,
 ) -> None:
+    """`message` records the update in the stack's history; by default, the pinned release
+    when the stage pins one (stageline.gates.record), which a downstream soak gate reads."""
     stack = obj.stack(stage)
+    if message is None:
+        message = message_for(UpdateMark(release=release_fields_of(pinned_release(obj, stage))))
     with engine_errors(stage):
         # One engine run: the summary and the release come from its event stream.
         result = up_once(
@@ -81,6 +100,7 @@ def run_up(
             on_event=Progress(click.echo),
             warm=lambda: obj.project.warm_program(stage),
             refresh=refresh,
+            message=message,
         )
     release = release_of(stage, result.outputs)
     suffix = f", release {release.app_version}" if release else ""
@@ -103,11 +123,39 @@ timeout_option = click.option(
 )
 
 
+approved_report_option = click.option(
+    "--approved-report",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A `stageline preview --all --format json` report a reviewer approved: preview the "
+    "stage again and apply only if its changes are the approved ones.",
+)
+
+
+def check_approved(obj: CliContext, stage: str, report: Path, planned: str | None) -> None:
+    """Refuse, before anything is applied, unless the stage's fresh preview is the approved one."""
+    from stageline.gates.applied import approved_stage, refuse_unapproved
+    from stageline.gates.sources import preview_stage
+
+    approved = approved_stage(report, stage)
+    fresh = preview_stage(obj.stack(stage), stage)
+    refuse_unapproved(approved, fresh.changes, planned, report)
+
+
 @click.command()
 @click.argument("stage")
+@approved_report_option
 @wait_option
 @timeout_option
 @click.pass_obj
-def up(obj: CliContext, stage: str, wait: bool, wait_timeout: float) -> None:
+def up(
+    obj: CliContext, stage: str, approved_report: Path | None, wait: bool, wait_timeout: float
+) -> None:
     """Deploy STAGE: the same program as `pulumi up -s STAGE`."""
+    if approved_report is not None:
+        release = pinned_release(obj, stage)
+        if release is None:
+            upstream = stage_keys(obj.project.stack_file(stage).values).promotes_from or ""
+            with engine_errors(upstream):
+                release = release_of(upstream, obj.stack(upstream, create=False).outputs())
+        check_approved(obj, stage, approved_report, release.app_version if release else None)
     run_up(obj, stage, wait, wait_timeout)
