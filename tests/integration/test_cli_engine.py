@@ -88,6 +88,8 @@ def test_destroy_refuses_a_protected_stage(run: Run) -> None:
 
 
 def test_promote_shows_the_release_that_moves(run: Run, project_dir: Path) -> None:
+    # The provider-free environment runs no app to verify (tests/integration/environment.py).
+    edit_stack_file(project_dir / "stacks/Pulumi.test.yaml", {"gates": {"verify": False}})
     up_chain(run, ["dev", "test"])
     edit_stack_file(project_dir / "stacks/Pulumi.dev.yaml", {"release.appVersion": "1.1.0"})
     assert run("up", "dev").exit_code == 0
