@@ -121,6 +121,19 @@ def stack_in_state(backend: Backend, stage: str) -> bool:
     return any((stacks / f"{stage}{ext}").is_file() for ext in (".json", ".json.gz"))
 
 
+def project_workspace(project: Project, backend: Backend, engine: Engine) -> StageWorkspace:
+    """The project on the backend, for commands on one stack or on all of them."""
+    backend.prepare()
+    return StageWorkspace(
+        known=lambda name: stack_in_state(backend, name),
+        work_dir=str(project.root),
+        program=project.program(),
+        pulumi_command=engine.command,
+        env_vars=stage_env(engine, backend),
+        secrets_provider="passphrase" if backend.passphrase is not None else None,
+    )
+
+
 def open_stack(
     project: Project, stage: str, backend: Backend, engine: Engine, create: bool
 ) -> auto.Stack:
@@ -130,15 +143,7 @@ def open_stack(
     passes --stack itself (see stageline.automation).
     """
     project.ensure_stack_file(stage) if create else project.stack_file(stage)
-    backend.prepare()
-    workspace = StageWorkspace(
-        known=lambda name: stack_in_state(backend, name),
-        work_dir=str(project.root),
-        program=project.program(),
-        pulumi_command=engine.command,
-        env_vars=stage_env(engine, backend),
-        secrets_provider="passphrase" if backend.passphrase is not None else None,
-    )
+    workspace = project_workspace(project, backend, engine)
     if create:
         return auto.Stack.create_or_select(stage, workspace)
     return auto.Stack.select(stage, workspace)

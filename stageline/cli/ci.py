@@ -12,11 +12,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import click
+from pulumi import automation as auto
 
 from stageline.ci.comment import COMMENT_BUDGET, sync_comments, write_step_summary
 from stageline.ci.github import GitHubClient, GitHubError, Repo
 from stageline.ci.report import PreviewReport, load_report
-from stageline.cli.context import CliContext
+from stageline.cli.context import CliContext, engine_errors
+from stageline.cli.up import run_up, timeout_option, wait_option
 
 DEFAULT_REPORT = Path(".stageline/ci/preview.json")
 """Where `ci comment` reads the report by default, under the project root."""
@@ -65,7 +67,142 @@ def read_report(path: Path) -> PreviewReport:
 
 @click.group()
 def ci() -> None:
-    """What CI runs on a pull request: post the preview summary."""
+    """What CI runs: post the preview summary; make, remove and sweep ephemeral `ci-<id>`
+    stacks."""
+
+
+def _ci_name(obj: CliContext, ci_id: str) -> str:
+    from stageline.ci.stacks import CiStackError, stack_name
+
+    try:
+        return stack_name(obj.project, ci_id)
+    except CiStackError as exc:
+        raise click.BadParameter(str(exc), param_hint="--id") from None
+
+
+def _duration(ctx: click.Context, param: click.Parameter, value: str | None) -> object:
+    from stageline.ci.stacks import CiStackError, parse_duration
+
+    if value is None:
+        return None
+    try:
+        return parse_duration(value, f"--{param.name.replace('_', '-')}")  # type: ignore[union-attr]
+    except CiStackError as exc:
+        raise click.BadParameter(str(exc), ctx, param) from None
+
+
+def remove_ci_stack(obj: CliContext, name: str) -> str:
+    """Destroy the stack, remove it from the backend and remove its stack file copy; the
+    copy is made again first when this clone lacks it (a sweep from a fresh checkout)."""
+    from stageline.progress import format_changes
+    from stageline.workspace import remove_ephemeral_file
+
+    obj.project.ensure_stack_file(name)
+    stack = obj.stack(name, create=False)
+    with engine_errors(name):
+        result = stack.destroy()
+        stack.workspace.remove_stack(name)
+    remove_ephemeral_file(obj.project, name)
+    return format_changes(result.summary.resource_changes)
+
+
+id_option = click.option(
+    "--id",
+    "ci_id",
+    required=True,
+    metavar="ID",
+    help="The run's id, e.g. pr-1234: the stack is ci-ID.",
+)
+
+
+@ci.command("up")
+@id_option
+@click.option(
+    "--ttl",
+    default="24h",
+    show_default=True,
+    help="How long the stack may live before `stageline ci gc` removes it (90s, 30m, 24h, 7d).",
+)
+@wait_option
+@timeout_option
+@click.pass_obj
+def ci_up(obj: CliContext, ci_id: str, ttl: str, wait: bool, wait_timeout: float) -> None:
+    """Create and deploy ci-ID from the `ci` template, tagged with its time to live."""
+    from stageline.ci.stacks import TEMPLATE, TEMPLATE_TAG, TTL_TAG, CiStackError, parse_duration
+
+    try:
+        parse_duration(ttl, "--ttl")
+    except CiStackError as exc:
+        raise click.BadParameter(str(exc), param_hint="--ttl") from None
+    name = _ci_name(obj, ci_id)
+    stack = obj.stack(name)
+    with engine_errors(name):
+        # Tagged before the first update: a failed deploy is still swept.
+        stack.workspace.set_tag(name, TTL_TAG, ttl.strip())
+        stack.workspace.set_tag(name, TEMPLATE_TAG, TEMPLATE)
+    click.echo(f"{name}: made from the {TEMPLATE} template, time to live {ttl.strip()}")
+    run_up(obj, name, wait, wait_timeout)
+
+
+@ci.command("down")
+@id_option
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_obj
+def ci_down(obj: CliContext, ci_id: str, yes: bool) -> None:
+    """Destroy ci-ID and remove it from the backend."""
+    name = _ci_name(obj, ci_id)
+    if not yes:
+        click.confirm(f"Destroy every resource of {name!r} and remove the stack?", abort=True)
+    click.echo(f"{name}: destroyed and removed, {remove_ci_stack(obj, name)}")
+
+
+@ci.command("gc")
+@click.option(
+    "--older-than",
+    callback=_duration,
+    metavar="DURATION",
+    help="Remove ci-* stacks made longer ago than this, whatever their TTL tag says "
+    "(default: each stack's own `stageline:ttl`, else 24h).",
+)
+@click.option("--dry-run", is_flag=True, help="Say what would be removed; remove nothing.")
+@click.pass_obj
+def ci_gc(obj: CliContext, older_than: object, dry_run: bool) -> None:
+    """Destroy and remove every ci-* stack on the backend whose time to live has passed."""
+    from datetime import UTC, datetime, timedelta
+
+    from stageline.ci.stacks import ci_stack_names, read_ci_stack, sweep
+
+    assert older_than is None or isinstance(older_than, timedelta)
+    workspace = obj.workspace()
+    with engine_errors("ci"):
+        summaries = ci_stack_names(workspace.list_stacks())
+    if not summaries:
+        click.echo("no ci-* stacks on the backend")
+        return
+    found = []
+    for summary in summaries:
+        stack = auto.Stack.select(summary.name, workspace)
+        with engine_errors(summary.name):
+            found.append(read_ci_stack(stack, summary, older_than))
+
+    def remove(name: str) -> None:
+        try:
+            remove_ci_stack(obj, name)
+        except click.ClickException as exc:
+            raise RuntimeError(exc.format_message()) from None
+
+    results = sweep(
+        found,
+        datetime.now(UTC),
+        remove,
+        dry_run,
+        lambda r: click.echo(f"{r.name}: {r.outcome} ({r.detail})"),
+    )
+    failed = [r.name for r in results if r.outcome == "failed"]
+    if failed:
+        raise click.ClickException(
+            f"{len(failed)} of {len(results)} ci stacks could not be removed: {', '.join(failed)}"
+        )
 
 
 @ci.command("comment")

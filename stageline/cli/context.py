@@ -11,7 +11,14 @@ from pulumi import automation as auto
 
 from stageline.backend import Backend, BackendError, resolve_backend
 from stageline.engine.errors import explain
-from stageline.workspace import Engine, Project, StageNotFoundError, open_stack, stage_env
+from stageline.workspace import (
+    Engine,
+    Project,
+    StageNotFoundError,
+    open_stack,
+    project_workspace,
+    stage_env,
+)
 
 
 @dataclass
@@ -62,6 +69,10 @@ class CliContext:
         engine = self.ensure_engine()
         with engine_errors(stage):
             return engine.command.run(list(args), str(self.project.root), self.pulumi_env())
+
+    def workspace(self) -> auto.LocalWorkspace:
+        """The project on the backend: to list its stacks."""
+        return project_workspace(self.project, self.backend, self.ensure_engine())
 
     def stack(self, stage: str, create: bool = True) -> auto.Stack:
         with engine_errors(stage):

@@ -99,12 +99,49 @@ def test_up_local_serves_the_release_with_its_database(sl: Run) -> None:
     assert f"warning: {note}" in up.output, up.output
 
 
+def gate_line(output: str, gate: str) -> str:
+    """The dry run's line for one gate (`  passed  verify: ...` / `  BLOCKED verify: ...`)."""
+    return next(line.strip() for line in output.splitlines() if f" {gate}: " in line)
+
+
 def test_promote_onprem_serves_the_new_release_and_streams(sl: Run, guests_project: Path) -> None:
     edit_stack_file(guests_project / "stacks/Pulumi.local.yaml", {"release.appVersion": "1.1.0"})
-    ok(sl("up", "local", "--no-wait"))
-    promoted = ok(sl("promote", "onprem", "--yes"))
+    ok(sl("up", "local"))
+
+    # The gates, against the running upstream: verify asks local's ingress (through its
+    # agent) for the release; onprem is production, so it needs an approval; a soak of an
+    # hour cannot have passed right after local's update.
+    edit_stack_file(guests_project / "stacks/Pulumi.onprem.yaml", {"gates.soakMinutes": 60})
+    dry = sl("promote", "onprem", "--dry-run")
+    assert dry.exit_code == 1, dry.output
+    assert gate_line(dry.output, "verify").startswith(
+        "passed  verify: local's ingress answered 200, appVersion 1.1.0"
+    ), dry.output
+    assert gate_line(dry.output, "approval") == (
+        "BLOCKED approval: needs an approval: onprem is production"
+    ), dry.output
+    assert gate_line(dry.output, "soakMinutes").startswith(
+        "BLOCKED soakMinutes: 1.1.0 has run on local only since"
+    ), dry.output
+    assert not objects(dc1_uri(), "onprem-").domains, "a dry run must create nothing"
+    edit_stack_file(guests_project / "stacks/Pulumi.onprem.yaml", {"gates.soakMinutes": 0})
+
+    promoted = ok(sl("promote", "onprem", "--yes", "--approved-by", "ops-lead"))
     assert "1.1.0" in promoted.output, promoted.output
     assert "onprem: 4 machines healthy" in promoted.output, promoted.output
+    (record,) = json.loads(ok(sl("history", "onprem", "--format", "json")).output)
+    assert record["approved_by"] == "ops-lead" and record["from_stage"] == "local", record
+    assert record["release"]["appVersion"] == "1.1.0" and record["result"] == "succeeded"
+    assert all(g["passed"] for g in record["gates"]), record
+
+    # An upstream whose app stopped answers 503 through its proxy: verify blocks.
+    in_guest(LOCAL, "local-app-0", "systemctl stop stageline-app")
+    blocked = sl("promote", "onprem", "--dry-run", "--approved-by", "ops-lead")
+    assert blocked.exit_code == 1, blocked.output
+    assert gate_line(blocked.output, "verify").startswith(
+        "BLOCKED verify: local's ingress is not healthy:"
+    ), blocked.output
+    in_guest(LOCAL, "local-app-0", "systemctl start stageline-app")
 
     code, body = healthz_in_namespace(guest_ip(LOCAL, "onprem-net", "onprem-app-0"), PORT)
     assert code == 200 and body["appVersion"] == "1.1.0", body
