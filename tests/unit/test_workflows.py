@@ -1,0 +1,133 @@
+"""The GitHub workflows: actionlint finds nothing wrong, every stageline command they run is
+one the CLI accepts with those arguments, and deploy.yml promotes along the stage graph.
+
+actionlint is built by scripts/setup into .stageline/tools (from its Go module). What the
+commands do is tested where each is built: promote and up --approved-report in
+tests/integration/test_promotion_gates_engine.py, ci up/down/gc in test_ci_stacks_engine.py,
+preview --all --changed in tests/unit/test_ci_changes.py, ci comment in test_ci_comment_cli.py.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import subprocess
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import click
+import pytest
+import yaml
+
+from stageline.cli.main import cli
+from stageline.model import stage_keys
+from stageline.stack_files import list_stack_files
+
+ROOT = Path(__file__).resolve().parents[2]
+WORKFLOWS = ROOT / ".github/workflows"
+ACTIONLINT = ROOT / ".stageline/tools/actionlint"
+COMMAND = re.compile(r"\.venv/bin/stageline\s+([^|&;]+)")
+VARIABLE = re.compile(r"\$\{?(\w+)\}?")
+# What the expressions behind each variable give in a run (the event's values).
+EXAMPLES = {"BASE": "origin/main", "REPO": "acme/shop", "PR": "7", "STAGE": "prod-dr"}
+
+
+def workflows() -> list[Path]:
+    return sorted(WORKFLOWS.glob("*.yml"))
+
+
+def actionlint(*args: str) -> subprocess.CompletedProcess[str]:
+    assert ACTIONLINT.exists(), f"{ACTIONLINT} missing: run scripts/setup"
+    return subprocess.run(
+        [str(ACTIONLINT), "-no-color", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_actionlint_is_clean() -> None:
+    assert {p.name for p in workflows()} >= {"preview.yml", "deploy.yml", "ci-stacks.yml", "dr.yml"}
+    done = actionlint()
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_actionlint_would_catch_a_broken_workflow(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yml"
+    text = (WORKFLOWS / "ci-stacks.yml").read_text()
+    broken.write_text(text.replace("github.event.pull_request", "github.evnt.pull_request"))
+    done = actionlint(str(broken))
+    assert done.returncode == 1, done.stdout
+    assert "evnt" in done.stdout, done.stdout
+
+
+def _env(*scopes: Mapping[str, Any] | None) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for scope in scopes:
+        for key, value in (scope or {}).items():
+            text = str(value)
+            found[key] = EXAMPLES.get(key, text) if "${{" in text else text
+    return found
+
+
+def commands() -> Iterator[tuple[str, list[str]]]:
+    """(where, argv) of every stageline command a workflow runs, its variables filled in."""
+    for path in workflows():
+        flow = yaml.safe_load(path.read_text())
+        for job_name, job in flow["jobs"].items():
+            for step in job.get("steps", []):
+                run = step.get("run")
+                if not run:
+                    continue
+                env = _env(flow.get("env"), job.get("env"), step.get("env"))
+                for found in COMMAND.finditer(run):
+                    line = VARIABLE.sub(lambda m, env=env: env.get(m[1], m[0]), found[1])
+                    yield f"{path.name}:{job_name}:{step.get('name', '')}", shlex.split(line)
+
+
+def parse(argv: list[str]) -> click.Context:
+    """Parse like `stageline ARGV` down to the command, without running it."""
+    command: click.Command = cli
+    parent = cli.make_context("stageline", [], resilient_parsing=True)
+    name, rest = "stageline", list(argv)
+    while isinstance(command, click.Group):
+        name, rest = rest[0], rest[1:]
+        found = command.get_command(parent, name)
+        assert found is not None, f"no command {name!r}"
+        command = found
+        if isinstance(command, click.Group):
+            parent = command.make_context(name, [], parent=parent, resilient_parsing=True)
+    return command.make_context(name, rest, parent=parent)
+
+
+def test_there_are_commands_to_check() -> None:
+    seen = {" ".join(argv[:2]) for _, argv in commands()}
+    assert {"preview --all", "ci comment", "ci up", "ci down", "ci gc", "up dev"} <= seen, seen
+    assert {"promote test", "dr drill", "dr failover"} <= seen, seen
+
+
+@pytest.mark.parametrize(("where", "argv"), list(commands()), ids=lambda v: str(v))
+def test_the_cli_accepts_each_workflow_command(where: str, argv: list[str]) -> None:
+    ctx = parse(argv)
+    assert ctx.command.callback is not None, where
+    stages = {s.name for s in list_stack_files(ROOT / "stacks")}
+    stage = ctx.params.get("stage")
+    assert stage is None or stage in stages, f"{where}: unknown stage {stage}"
+
+
+def test_deploy_promotes_along_the_stage_graph() -> None:
+    flow = yaml.safe_load((WORKFLOWS / "deploy.yml").read_text())
+    stacks = {s.name: stage_keys(s.values) for s in list_stack_files(ROOT / "stacks")}
+    jobs = {name: job for name, job in flow["jobs"].items() if name != "preview"}
+    assert set(jobs) == {"dev", "test", "qa", "staging", "prod"}
+    for name, job in jobs.items():
+        assert job["environment"] == name, name
+        upstream = stacks[name].promotes_from
+        assert job["needs"] == (upstream or "preview"), f"{name} must run after {upstream}"
+        runs = " ".join(step.get("run", "") for step in job["steps"])
+        assert "--approved-report preview.json" in runs, name
+    # prod is production: its environment is the one with required reviewers.
+    assert stacks["prod"].tier_name == "production"
