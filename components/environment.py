@@ -176,7 +176,7 @@ class EnvironmentTemplate(pulumi.ComponentResource):
                 network_id=self.network.network_id,
                 public_subnet_ids=self.network.public_subnet_ids,
                 compute=self.compute,
-                client_cidrs=(spec.network.cidr, *args.replica_cidrs),
+                client_cidrs=(spec.network.cidr, *args.replica_cidrs, *spec.ingress.allowed_cidrs),
                 tags=tags,
             ),
             child,

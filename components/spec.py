@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Mapping
-from typing import Any, Literal, TypeVar, get_args
+from typing import Annotated, Any, Literal, TypeVar, get_args
 
-from pydantic import Field
+from pydantic import Field, StrictStr
 from pydantic.dataclasses import dataclass
 
 from components.errors import ConfigIssue
@@ -20,6 +20,7 @@ from components.model import (
     MODEL_CONFIG,
     Flag,
     OptionalText,
+    Says,
     Text,
     Whole,
     aliases,
@@ -116,6 +117,16 @@ class ObservabilitySpec:
 
 
 @dataclass(frozen=True, config=MODEL_CONFIG)
+class IngressSpec:
+    allowed_cidrs: Annotated[
+        tuple[StrictStr, ...],
+        Says(whole=("not a list of CIDRs", "write [10.99.0.0/24, 172.16.5.0/24]")),
+    ] = ()
+    """Client ranges allowed to reach the entry point beyond the stage's own network (and its
+    DR replicas'). Default none. Widening them is a change a promotion needs approved."""
+
+
+@dataclass(frozen=True, config=MODEL_CONFIG)
 class EnvironmentSpec:
     """The environment sections of the `stageline:` namespace (each absent one takes its
     defaults; `network` needs its `cidr`)."""
@@ -125,6 +136,7 @@ class EnvironmentSpec:
     database: section(DatabaseSpec) = Field(default_factory=DatabaseSpec)
     storage: section(StorageSpec) = Field(default_factory=StorageSpec)
     observability: section(ObservabilitySpec) = Field(default_factory=ObservabilitySpec)
+    ingress: section(IngressSpec) = Field(default_factory=IngressSpec)
     protect_data: Flag = False
     """Mark data resources `protect` and `retain_on_delete`. Default off; required in production."""
 
@@ -135,6 +147,7 @@ SECTIONS: dict[str, type] = {
     "database": DatabaseSpec,
     "storage": StorageSpec,
     "observability": ObservabilitySpec,
+    "ingress": IngressSpec,
 }
 
 
@@ -344,9 +357,42 @@ def validate_tier(
     ]
 
 
+MIN_CLIENT_PREFIX = 8
+"""Wider client ranges than a /8 are the internet in all but name."""
+
+
+def validate_ingress(ingress: IngressSpec) -> list[ConfigIssue]:
+    issues: list[ConfigIssue] = []
+    for i, cidr in enumerate(ingress.allowed_cidrs):
+        key = f"ingress.allowedCidrs[{i}]"
+        try:
+            net = ipaddress.ip_network(cidr, strict=True)
+        except ValueError as exc:
+            issues.append(
+                ConfigIssue(key, cidr, f"not a network CIDR ({exc})", "use e.g. 10.99.0.0/24")
+            )
+            continue
+        if not isinstance(net, ipaddress.IPv4Network):
+            issues.append(
+                ConfigIssue(key, cidr, "not IPv4", "use an IPv4 range, e.g. 10.99.0.0/24")
+            )
+        elif net.prefixlen < MIN_CLIENT_PREFIX:
+            issues.append(
+                ConfigIssue(
+                    key,
+                    cidr,
+                    f"opens the entry point to /{net.prefixlen}, wider than /{MIN_CLIENT_PREFIX}",
+                    "name the clients' own ranges; a public entry point needs a load balancer "
+                    "and a WAF in front, not an open range",
+                )
+            )
+    return issues
+
+
 def validate_spec(spec: EnvironmentSpec, target: str, region: str, tier: str) -> list[ConfigIssue]:
     return (
-        validate_network(spec.network, target, region)
+        validate_ingress(spec.ingress)
+        + validate_network(spec.network, target, region)
         + validate_compute(spec.compute)
         + validate_database(spec.database)
         + validate_storage(spec.storage)

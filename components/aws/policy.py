@@ -4,11 +4,13 @@ data protection, tags, user data and sizes. SDK-free: plain data and small reade
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from components.aws.sizes import EC2_TYPES, RDS_CLASSES
 from policy.facts import (
     BootText,
+    Grant,
     IngressRule,
     SizeReading,
     TargetPolicy,
@@ -281,6 +283,56 @@ TAGGABLE: tuple[str, ...] = (
 SDK args take `tags`).
 Checked against the installed SDK when written; a new taggable type must be added here."""
 
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+IAM_POLICY = "aws:iam/policy:Policy"
+POLICY_ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+
+
+def _listed(value: Any) -> list[str]:
+    value = plain(value)
+    if isinstance(value, list | tuple):
+        return [str(plain(v)) for v in value]
+    return [str(value)] if value is not None else []
+
+
+def _document_grants(resource: Resource) -> list[Grant]:
+    """Each (effect, action, resource) of the policy document, with its condition: a grant
+    compares equal however the statements are written or ordered."""
+    document = plain(resource.inputs.get("policy"))
+    if isinstance(document, str):
+        try:
+            document = json.loads(document)
+        except ValueError:
+            return []
+    if not isinstance(document, dict):
+        return []
+    statements = document.get("Statement")
+    if isinstance(statements, dict):
+        statements = [statements]
+    grants: list[Grant] = []
+    for i, statement in enumerate(statements or []):
+        if not isinstance(statement, dict):
+            continue
+        effect = str(statement.get("Effect", "Allow"))
+        condition = statement.get("Condition")
+        when = f" when {json.dumps(condition, sort_keys=True)}" if condition else ""
+        actions = _listed(statement.get("Action")) or [
+            f"not {a}" for a in _listed(statement.get("NotAction"))
+        ]
+        targets = _listed(statement.get("Resource")) or ["*"]
+        grants += [
+            Grant(f"policy.Statement[{i}]", f"{effect} {action} on {target}{when}")
+            for action in actions
+            for target in targets
+        ]
+    return grants
+
+
+def _attachment(resource: Resource) -> list[Grant]:
+    arn = plain(resource.inputs.get("policyArn"))
+    return [Grant("policyArn", f"attach {arn}")] if isinstance(arn, str) else []
+
+
 POLICY = TargetPolicy(
     encryption={
         RDS_INSTANCE: _storage_encrypted,
@@ -296,6 +348,11 @@ POLICY = TargetPolicy(
         SECURITY_GROUP: _security_group,
         SECURITY_GROUP_RULE: _security_group_rule,
         INGRESS_RULE: _ingress_rule,
+    },
+    permissions={
+        ROLE_POLICY: _document_grants,
+        IAM_POLICY: _document_grants,
+        POLICY_ATTACHMENT: _attachment,
     },
     data={RDS_INSTANCE: _database_protection, BUCKET: _bucket_protection},
     tags=dict.fromkeys(TAGGABLE, "tags"),

@@ -18,23 +18,32 @@ from components.libvirt.addressing import fixed_address, mac_of
 from components.libvirt.cloudinit import user_data
 from components.libvirt.compute import LibvirtCompute, app_hostname
 from components.libvirt.guest_script import Step, script
+from components.libvirt.policy import PROXY_CONFIG_PATH
 from components.libvirt.site import LibvirtSite
 from components.libvirt.vm import VmSpec, build_vm
 
 PROXY = (Path(__file__).parent / "ingress_proxy.py").read_text()
 PROXY_PATH = "/opt/stageline/ingress_proxy.py"
-CONFIG_PATH = "/etc/stageline/ingress.json"
+CONFIG_PATH = PROXY_CONFIG_PATH
 UNIT = "stageline-ingress"
 SETUP = "/etc/stageline/ingress-setup.sh"
 SIZE = "xsmall"
 """A proxy needs little: the smallest size."""
 
 
-def proxy_config(backends: list[str], listen: int, health_path: str) -> str:
-    return json.dumps(
-        {"listen": listen, "backends": backends, "healthPath": health_path, "interval": 2},
-        indent=2,
-    )
+def proxy_config(
+    backends: list[str], listen: int, health_path: str, allow: list[str] | None = None
+) -> str:
+    """The proxy's config; `allow`: the client ranges it admits (everyone when None)."""
+    body: dict[str, object] = {
+        "listen": listen,
+        "backends": backends,
+        "healthPath": health_path,
+        "interval": 2,
+    }
+    if allow is not None:
+        body["allow"] = allow
+    return json.dumps(body, indent=2)
 
 
 def ingress_user_data(hostname: str, key: str, config: str, listen: int) -> str:
@@ -89,7 +98,7 @@ class LibvirtIngress(Ingress):
         # Every name the group may use, up to maxCount: scaling the group (a failover) then
         # leaves the proxy's seed, and so its VM, as it is; absent names just fail the check.
         backends = [f"{app_hostname(site.stack, i)}:{port}" for i in range(args.spec.max_count)]
-        config = proxy_config(backends, args.listen_port, args.health_path)
+        config = proxy_config(backends, args.listen_port, args.health_path, list(args.client_cidrs))
         self.domain = build_vm(
             f"{name}-proxy",
             site,

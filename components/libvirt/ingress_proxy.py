@@ -5,12 +5,17 @@ It checks every backend's health path every few seconds and forwards each reques
 healthy backend; with none healthy it answers 503, naming each backend's last answer.
 `GET /ingress/status` answers the proxy's own view, for status and operations.
 
+Clients outside the `allow` ranges (the stage's network, its DR replicas' and the stack
+file's `ingress.allowedCidrs`) get a 403: on a site the proxy is the stage's ingress firewall.
+The VM itself (loopback) is always admitted, for its own health checks.
+
 Usage: python3 ingress_proxy.py CONFIG.json, with {"listen": 80, "backends": ["host:port"],
-"healthPath": "/healthz", "interval": 2}.
+"healthPath": "/healthz", "interval": 2, "allow": ["10.70.0.0/24"]}.
 """
 
 import http.client
 import http.server
+import ipaddress
 import itertools
 import json
 import sys
@@ -63,7 +68,24 @@ class Backends:
             return dict(self.state)
 
 
-def handler_for(backends):
+def admits(allow):
+    """client address -> whether it may pass; no `allow` list admits everyone (older configs)."""
+    networks = [ipaddress.ip_network(c, strict=False) for c in allow] if allow is not None else None
+
+    def check(address):
+        if networks is None:
+            return True
+        client = ipaddress.ip_address(address)
+        mapped = getattr(client, "ipv4_mapped", None)
+        client = mapped or client
+        return client.is_loopback or any(client in n for n in networks)
+
+    return check
+
+
+def handler_for(backends, admitted=None):
+    admitted = admitted or admits(None)
+
     class Proxy(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -79,6 +101,10 @@ def handler_for(backends):
             self.wfile.write(data)
 
         def forward(self):
+            if not admitted(self.client_address[0]):
+                return self.answer(
+                    403, {"error": f"{self.client_address[0]} is not in the ingress's ranges"}
+                )
             if self.path == "/ingress/status":
                 return self.answer(200, {"backends": backends.status()})
             backend = backends.pick()
@@ -117,7 +143,8 @@ def main(path):
         config = json.load(handle)
     backends = Backends(config["backends"], config["healthPath"], config.get("interval", 2))
     threading.Thread(target=backends.watch, daemon=True).start()
-    server = http.server.ThreadingHTTPServer(("", int(config["listen"])), handler_for(backends))
+    handler = handler_for(backends, admits(config.get("allow")))
+    server = http.server.ThreadingHTTPServer(("", int(config["listen"])), handler)
     server.serve_forever()
 
 

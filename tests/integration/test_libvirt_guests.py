@@ -143,6 +143,18 @@ def test_promote_onprem_serves_the_new_release_and_streams(sl: Run, guests_proje
     ), blocked.output
     in_guest(LOCAL, "local-app-0", "systemctl start stageline-app")
 
+    # Widening onprem's ingress needs an approval even where its gates ask for none.
+    edit_stack_file(
+        guests_project / "stacks/Pulumi.onprem.yaml",
+        {"gates.approval": False, "ingress.allowedCidrs": ["10.99.0.0/24"]},
+    )
+    widened = sl("promote", "onprem", "--dry-run")
+    assert widened.exit_code == 1, widened.output
+    approval = gate_line(widened.output, "approval")
+    assert approval.startswith("BLOCKED approval: needs an approval: "), widened.output
+    assert "widens its ingress: 10.99.0.0/24 -> 80" in approval, widened.output
+    assert "onprem is production" not in approval, widened.output
+
     code, body = healthz_in_namespace(guest_ip(LOCAL, "onprem-net", "onprem-app-0"), PORT)
     assert code == 200 and body["appVersion"] == "1.1.0", body
     assert body["database"]["role"] == "primary", body
