@@ -131,3 +131,16 @@ def test_deploy_promotes_along_the_stage_graph() -> None:
         assert "--approved-report preview.json" in runs, name
     # prod is production: its environment is the one with required reviewers.
     assert stacks["prod"].tier_name == "production"
+
+
+def test_the_operator_stack_manifest_runs_a_stage_on_a_shared_backend() -> None:
+    (manifest,) = yaml.safe_load_all((ROOT / "deploy/kubernetes/stack-staging.yaml").read_text())
+    assert (manifest["apiVersion"], manifest["kind"]) == ("pulumi.com/v1", "Stack")
+    spec = manifest["spec"]
+    stacks = {s.name: stage_keys(s.values) for s in list_stack_files(ROOT / "stacks")}
+    assert spec["stack"] in stacks and spec["serviceAccountName"]
+    assert spec["backend"].startswith("s3://"), "a shared DIY backend, never a local folder"
+    assert spec["envRefs"]["PULUMI_CONFIG_PASSPHRASE"]["type"] == "Secret"
+    assert spec["destroyOnFinalize"] is False, "deleting the manifest must not destroy a stage"
+    assert spec["refresh"] is True and spec["branch"] == "main"
+    assert stacks[spec["stack"]].tier_name != "production", "production promotes with approval"
