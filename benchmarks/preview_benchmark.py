@@ -34,7 +34,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from stageline.ci.markdown import render_comments, render_summary, render_text  # noqa: E402
-
 from stageline.ci.report import load_report  # noqa: E402
 from tests.conftest import edit_stack_file  # noqa: E402
 from tests.integration.libvirt_checks import (  # noqa: E402
