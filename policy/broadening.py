@@ -62,7 +62,8 @@ def _contains(wide: str, narrow: str) -> bool:
 
 def _covered(opening: Opening, before: set[Opening]) -> bool:
     source, ports = opening
-    for old_source, old_ports in before:
+    # In a fixed order, so that the result never depends on a set's iteration.
+    for old_source, old_ports in sorted(before, key=str):
         if not _contains(old_source, source):
             continue
         if old_ports is None or (

@@ -162,3 +162,79 @@ def test_the_proxy_answers_403_outside_its_ranges() -> None:
         assert "not in the ingress's ranges" in json.loads(answer.read())["error"]
     finally:
         server.shutdown()
+
+
+def rule_sg(*rules: dict) -> Resource:
+    return Resource(SG, "web", {"ingress": list(rules)}, urn="urn:pulumi:qa::stageline::x::web")
+
+
+def tcp(cidr: str, lo: int, hi: int) -> dict:
+    return {"protocol": "tcp", "fromPort": lo, "toPort": hi, "cidrBlocks": [cidr]}
+
+
+def every_port(cidr: str) -> dict:
+    return {"protocol": "-1", "fromPort": 0, "toPort": 0, "cidrBlocks": [cidr]}
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "added"),
+    [
+        ([tcp("10.0.0.0/16", 80, 443)], [tcp("10.0.0.0/16", 443, 443)], []),
+        ([tcp("10.0.0.0/16", 80, 443)], [tcp("10.0.0.0/16", 80, 80)], []),
+        ([tcp("10.0.0.0/16", 80, 443)], [tcp("10.0.0.0/16", 79, 80)], ["10.0.0.0/16 -> 79-80"]),
+        ([tcp("10.0.0.0/16", 80, 443)], [tcp("10.0.0.0/16", 443, 444)], ["10.0.0.0/16 -> 443-444"]),
+        ([every_port("10.0.0.0/16")], [tcp("10.0.0.0/16", 22, 22)], []),
+        ([tcp("10.0.0.0/16", 80, 80), every_port("10.0.0.0/16")], [tcp("10.0.0.0/16", 22, 22)], []),
+        ([tcp("10.0.0.0/16", 1, 65535)], [every_port("10.0.0.0/16")], ["10.0.0.0/16 -> all ports"]),
+        ([tcp("10.0.0.0/16", 80, 80)], [tcp("10.0.0.5/16", 80, 80)], []),
+        ([tcp("10.0.0.5/16", 80, 80)], [tcp("10.0.1.0/24", 80, 80)], []),
+        ([tcp("1.1.1.1/32", 80, 80), tcp("10.0.0.0/16", 80, 80)], [tcp("10.0.1.0/24", 80, 80)], []),
+        ([tcp("10.0.0.0/16", 80, 80)], [tcp("10.1.0.0/16", 80, 80)], ["10.1.0.0/16 -> 80"]),
+        ([tcp("::/0", 80, 80)], [tcp("10.0.0.0/16", 80, 80)], ["10.0.0.0/16 -> 80"]),
+        ([tcp("Internet", 80, 80)], [tcp("Internet", 80, 80)], []),
+        ([tcp("VirtualNetwork", 80, 80)], [tcp("Internet", 80, 80)], ["Internet -> 80"]),
+        ([tcp("10.0.0.0/8", 80, 80)], [tcp("Internet", 80, 80)], ["Internet -> 80"]),
+    ],
+    ids=[
+        "inside the range",
+        "its low end",
+        "below it",
+        "above it",
+        "all ports cover one",
+        "all ports beside one port",
+        "all ports are wider than a range",
+        "a host address inside",
+        "inside a range written with host bits",
+        "covered by a later rule",
+        "a sibling range",
+        "another IP version",
+        "same tag",
+        "another tag",
+        "a tag is not a network",
+    ],
+)
+def test_ingress_coverage(before: list[dict], after: list[dict], added: list[str]) -> None:
+    found = widenings(rule_sg(*before), rule_sg(*after))
+    assert [a for w in found for a in w.added] == added
+
+
+def test_a_new_policy_grants_everything_it_holds_and_says_so() -> None:
+    (found,) = widenings(None, role_policy(READ))
+    assert found.added == ("Allow s3:GetObject on arn:aws:s3:::b/*",)
+    assert found.describe() == (
+        f"{ROLE_POLICY} access widens its permissions: Allow s3:GetObject on arn:aws:s3:::b/*"
+    )
+    (opened,) = widenings(None, rule_sg(tcp("10.0.0.0/16", 80, 80), tcp("10.9.0.0/16", 22, 22)))
+    assert opened.describe() == f"{SG} web widens its ingress: 10.0.0.0/16 -> 80; 10.9.0.0/16 -> 22"
+    assert opened.urn == "urn:pulumi:qa::stageline::x::web" and opened.type == SG
+
+
+def test_a_type_without_facts_widens_nothing() -> None:
+    other = Resource("random:index/randomPassword:RandomPassword", "pw", {"length": 20})
+    assert widenings(None, other) == []
+
+
+def test_the_facts_given_are_the_ones_read() -> None:
+    from policy.facts import NO_POLICY
+
+    assert widenings(None, rule_sg(tcp("10.0.0.0/16", 80, 80)), NO_POLICY) == []
