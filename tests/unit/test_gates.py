@@ -59,6 +59,7 @@ def update(
         ([update(2, 10, RELEASE, result="failed"), update(1, 0, RELEASE)], None),
         ([update(2, 10, RELEASE), update(1, 0, RELEASE, kind="destroy")], 10),
         ([update(1, 0, OTHER)], None),
+        ([update(1, 0, ReleaseManifest("1.2.0", "registry/app:other", "tpl-1"))], None),
         (
             [update(1, 0, ReleaseManifest("1.2.0", "registry/app:1.2.0", "tpl-2"))],
             0,
@@ -73,6 +74,7 @@ def update(
         "a failed update blocks",
         "a destroy ends the run",
         "another release",
+        "the same version of another artifact",
         "the template revision alone does not restart it",
     ],
 )
@@ -89,6 +91,8 @@ def test_soak_blocks_until_the_minutes_have_passed() -> None:
     assert early.fix == "wait until 2026-11-01 12:30:00 UTC, then retry"
     done = soak_gate(30, "qa", RELEASE, history, T0 + timedelta(minutes=30))
     assert done.passed and "(30 min, 30 needed)" in done.reason
+    partial = soak_gate(30, "qa", RELEASE, history, T0 + timedelta(minutes=10, seconds=59))
+    assert "(10 of 30 min)" in partial.reason, partial.reason
     never = soak_gate(30, "qa", RELEASE, [], T0)
     assert not never.passed and "stageline up qa" in never.fix
 
@@ -108,12 +112,26 @@ def test_verify(health: IngressHealth, passed: bool, says: str) -> None:
     assert gate.passed or "stageline" in gate.fix
 
 
+def test_an_unhealthy_upstream_says_how_to_pass_or_skip_verify() -> None:
+    gate = verify_gate("qa", RELEASE, IngressHealth(False, "503", None))
+    assert gate.fix == (
+        "repair qa until `stageline status qa` shows it healthy, then retry (or set "
+        "gates.verify: false in the stack file to skip this check)"
+    )
+
+
 def test_approval() -> None:
-    assert approval_gate([], None, "qa").passed
-    blocked = approval_gate(["prod is production"], None, "prod")
-    assert not blocked.passed and "--approved-by" in blocked.fix and "'prod'" in blocked.fix
+    free = approval_gate([], None, "qa")
+    assert free.passed and free.reason == "not required"
+    noted = approval_gate([], Approver("ann", "--approved-by"), "qa")
+    assert noted.reason == "not required; approved by ann (--approved-by)"
+    blocked = approval_gate(["prod is production", "sg widens its ingress"], None, "prod")
+    assert not blocked.passed
+    assert blocked.reason == "needs an approval: prod is production; sg widens its ingress"
+    assert "--approved-by" in blocked.fix and "'prod'" in blocked.fix
     given = approval_gate(["prod is production"], Approver("ann", "--approved-by"), "prod")
-    assert given.passed and "approved by ann (--approved-by)" in given.reason
+    assert given.passed
+    assert given.reason == "approved by ann (--approved-by); required: prod is production"
 
 
 def test_a_record_round_trips_through_an_update_message() -> None:
@@ -176,3 +194,59 @@ def test_the_approver_of_the_stage_environment_in_github_actions(github: FakeGit
 def test_unreadable_approvals_are_one_clear_error(github: FakeGitHub) -> None:
     with pytest.raises(GateError, match="cannot read who approved run 42 of acme/shop"):
         approver_from(None, "prod", actions_env(github, GITHUB_TOKEN="wrong"))
+
+
+def test_a_gate_turned_off_passes_saying_why() -> None:
+    from stageline.gates.checks import skipped
+
+    assert skipped("verify", "turned off") == GateOutcome(
+        gate="verify", passed=True, reason="turned off", fix=""
+    )
+
+
+@pytest.mark.parametrize(
+    ("gates", "key", "says"),
+    [
+        ({"soakMinutes": -1}, "gates.soakMinutes", "not a whole number of minutes"),
+        ({"soakMinutes": "an hour"}, "gates.soakMinutes", "not a whole number of minutes"),
+        ({"verify": "yes"}, "gates.verify", "not a boolean"),
+        ({"approval": 1}, "gates.approval", "not a boolean"),
+        ({"soakMinute": 5}, "gates.soakMinute", "did you mean soakMinutes?"),
+    ],
+)
+def test_bad_gates_are_refused_naming_the_key(gates: dict, key: str, says: str) -> None:
+    from pathlib import Path
+
+    from components.errors import ConfigError
+    from stageline.config import file_config
+    from stageline.stack_files import read_stack_file
+
+    stack = read_stack_file(Path(__file__).resolve().parents[2] / "stacks/Pulumi.qa.yaml")
+    stack.values["gates"] = gates
+    with pytest.raises(ConfigError) as found:
+        file_config(stack)
+    assert f"stageline:{key} = " in str(found.value) and says in str(found.value)
+
+
+@pytest.mark.parametrize(
+    ("cidrs", "problem"),
+    [
+        (["10.99.0.0/24"], None),
+        (["10.0.0.0/8"], None),
+        (["nope"], "not a network CIDR"),
+        (["10.99.0.1/24"], "not a network CIDR"),
+        (["fd00::/64"], "not IPv4"),
+        (["8.0.0.0/7"], "wider than /8"),
+        (["0.0.0.0/0"], "wider than /8"),
+    ],
+)
+def test_ingress_allowed_cidrs(cidrs: list[str], problem: str | None) -> None:
+    from components.spec import IngressSpec, validate_ingress
+
+    issues = validate_ingress(IngressSpec(allowed_cidrs=tuple(cidrs)))
+    if problem is None:
+        assert issues == []
+    else:
+        (issue,) = issues
+        assert issue.key == "ingress.allowedCidrs[0]" and issue.value == cidrs[0]
+        assert problem in issue.problem and issue.fix
