@@ -13,13 +13,13 @@ import dataclasses
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from pulumi import automation as auto
 
 from components.errors import ConfigError
 from stageline.config import file_config
-from stageline.gates.record import read_history
+from stageline.gates.record import as_utc, read_history
 from stageline.workspace import Project
 
 TEMPLATE = "ci"
@@ -82,17 +82,14 @@ class CiStack:
         return self.expires <= now
 
 
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
-
-
 def created_at(stack: auto.Stack, summary: auto.StackSummary) -> datetime:
     """When the backend made the stack: its oldest update's start, else its stack list time."""
     updates = read_history(stack)
     if updates:
         return min(u.started for u in updates)
-    if summary.last_update is not None:
-        return _utc(summary.last_update)
+    last = as_utc(summary.last_update)
+    if last is not None:
+        return last
     raise CiStackError(f"{summary.name}: the backend gives no time for it")
 
 

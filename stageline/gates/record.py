@@ -91,7 +91,8 @@ class Update:
     mark: UpdateMark | None
 
 
-def _utc(moment: datetime | None) -> datetime | None:
+def as_utc(moment: datetime | None) -> datetime | None:
+    """The engine's times, naive in UTC, as aware ones."""
     if moment is None:
         return None
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
@@ -105,8 +106,8 @@ def read_history(stack: auto.Stack) -> list[Update]:
             version=int(s.version or 0),
             kind=str(s.kind),
             result=str(s.result),
-            started=_utc(s.start_time) or datetime.fromtimestamp(0, UTC),
-            ended=_utc(s.end_time),
+            started=as_utc(s.start_time) or datetime.fromtimestamp(0, UTC),
+            ended=as_utc(s.end_time),
             mark=read_mark(s.message),
         )
         for s in found
