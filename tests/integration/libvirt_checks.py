@@ -10,11 +10,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree as ET
 
 import libvirt
 from click.testing import CliRunner, Result
 from tenacity import retry, retry_if_exception, stop_after_delay, wait_exponential
 
+from components.libvirt.resources.connection import find, not_found
 from stageline.cli.context import CliContext
 from stageline.cli.main import cli
 from stageline.workspace import Project
@@ -80,57 +82,103 @@ class HostObjects:
     """`pool/volume` of every volume in the pools listed."""
 
 
+def is_running(obj: Any) -> bool | None:
+    """Whether a listed domain, network or pool is active; None when it is gone since: another
+    process (a stage's `up` or destroy, a drill, the KVM probe's scratch domain) may remove an
+    object between our listing and our next call on it."""
+    try:
+        return bool(obj.isActive())
+    except libvirt.libvirtError as exc:
+        if not_found(exc):
+            return None
+        raise
+
+
+def _named(listed: Any, prefix: str) -> dict[str, Any]:
+    return {o.name(): o for o in listed if o.name().startswith(prefix)}
+
+
 def objects(uri: str, prefix: str) -> HostObjects:
-    """Every domain, network, pool and volume whose name starts with `prefix`."""
+    """Every domain, network, pool and volume whose name starts with `prefix`, as it is now:
+    an object removed while this reads is left out."""
     conn = libvirt.open(uri)
     try:
-        domains = {d.name(): bool(d.isActive()) for d in conn.listAllDomains()}
-        networks = {n.name(): bool(n.isActive()) for n in conn.listAllNetworks()}
-        pools = {p.name(): p for p in conn.listAllStoragePools() if p.name().startswith(prefix)}
+        domains = {k: is_running(d) for k, d in _named(conn.listAllDomains(), prefix).items()}
+        networks = {k: is_running(n) for k, n in _named(conn.listAllNetworks(), prefix).items()}
+        pools = {k: is_running(p) for k, p in _named(conn.listAllStoragePools(), prefix).items()}
         volumes: set[str] = set()
-        for name, pool in pools.items():
-            if pool.isActive():
-                refresh(pool)
-                volumes |= {f"{name}/{v.name()}" for v in pool.listAllVolumes()}
+        for name, pool in _named(conn.listAllStoragePools(), prefix).items():
+            try:
+                if pool.isActive():
+                    refresh(pool)
+                    volumes |= {f"{name}/{v.name()}" for v in pool.listAllVolumes()}
+            except libvirt.libvirtError as exc:
+                if not not_found(exc):
+                    raise
         return HostObjects(
-            domains={k: v for k, v in domains.items() if k.startswith(prefix)},
-            networks={k: v for k, v in networks.items() if k.startswith(prefix)},
-            pools={k: bool(p.isActive()) for k, p in pools.items()},
+            domains={k: v for k, v in domains.items() if v is not None},
+            networks={k: v for k, v in networks.items() if v is not None},
+            pools={k: v for k, v in pools.items() if v is not None},
             volumes=volumes,
         )
     finally:
         conn.close()
 
 
+def _remove_once(conn: libvirt.virConnect, prefix: str) -> None:
+    for dom in _named(conn.listAllDomains(), prefix).values():
+        try:
+            if dom.isActive():
+                dom.destroy()
+            dom.undefine()
+        except libvirt.libvirtError as exc:
+            if not not_found(exc):
+                raise
+    for net in _named(conn.listAllNetworks(), prefix).values():
+        try:
+            if net.isActive():
+                net.destroy()
+            net.undefine()
+        except libvirt.libvirtError as exc:
+            if not not_found(exc):
+                raise
+    for pool in _named(conn.listAllStoragePools(), prefix).values():
+        try:
+            try:
+                if not pool.isActive():
+                    pool.create()
+                refresh(pool)
+                for vol in pool.listAllVolumes():
+                    vol.delete(0)
+                pool.destroy()
+                pool.delete(0)
+            except libvirt.libvirtError as exc:
+                if not_found(exc):
+                    raise
+                # its folder is already gone: forgetting the pool is all that is left
+            pool.undefine()
+        except libvirt.libvirtError as exc:
+            if not not_found(exc):
+                raise
+
+
+@retry(
+    retry=retry_if_exception(lambda exc: isinstance(exc, AssertionError)),
+    wait=wait_exponential(multiplier=0.5, max=5),
+    stop=stop_after_delay(120),
+    reraise=True,
+)
 def remove_all(uri: str, prefix: str) -> None:
-    """Clean a host of a test's objects, whatever state a failed test left them in."""
+    """Clean a host of a test's objects, whatever state a failed test left them in. Passes
+    are repeated (bounded) until nothing with `prefix` is left, so an object a dying process
+    made during a pass is removed by the next."""
     conn = libvirt.open(uri)
     try:
-        for dom in conn.listAllDomains():
-            if dom.name().startswith(prefix):
-                if dom.isActive():
-                    dom.destroy()
-                dom.undefine()
-        for net in conn.listAllNetworks():
-            if net.name().startswith(prefix):
-                if net.isActive():
-                    net.destroy()
-                net.undefine()
-        for pool in conn.listAllStoragePools():
-            if pool.name().startswith(prefix):
-                try:
-                    if not pool.isActive():
-                        pool.create()
-                    refresh(pool)
-                    for vol in pool.listAllVolumes():
-                        vol.delete(0)
-                    pool.destroy()
-                    pool.delete(0)
-                except libvirt.libvirtError:
-                    pass  # its folder is already gone: forgetting the pool is all that is left
-                pool.undefine()
+        _remove_once(conn, prefix)
     finally:
         conn.close()
+    left = objects(uri, prefix)
+    assert not (left.domains or left.networks or left.pools), f"still on the host: {left}"
 
 
 GUEST_IMAGE = REPO / ".stageline" / "images" / "debian-12" / "disk.qcow2"
@@ -200,6 +248,31 @@ POOLS = Path("/var/lib/stageline-test/pools")
 STAGE_PREFIXES = ("local-", "onprem-")
 
 
+def left_by_tests(uri: str, prefix: str) -> bool:
+    """Whether the host's `prefix` objects are an earlier test run's, which was killed before
+    it could clean up: their pools or disks are in POOLS, where no user's stage keeps them.
+    Those are removed; anything else with the prefix is taken for a user's own stage."""
+    conn = libvirt.open(uri)
+    try:
+        paths = []
+        for pool in _named(conn.listAllStoragePools(), prefix).values():
+            xml = find(lambda pool=pool: pool.XMLDesc(0))
+            paths += ET.fromstring(xml).findall("target/path") if xml else []
+        for dom in _named(conn.listAllDomains(), prefix).values():
+            xml = find(lambda dom=dom: dom.XMLDesc(0))
+            paths += ET.fromstring(xml).findall("devices/disk/source") if xml else []
+    finally:
+        conn.close()
+    found = [Path(e.text or e.get("file") or "/") for e in paths]
+    return any(path.is_relative_to(POOLS) for path in found)
+
+
+def clear_leftovers(uri: str, prefix: str) -> None:
+    """Removes the `prefix` objects if they are an earlier test run's (`left_by_tests`)."""
+    if left_by_tests(uri, prefix):
+        remove_all(uri, prefix)
+
+
 @contextmanager
 def libvirt_stages(
     project: Path,
@@ -212,6 +285,7 @@ def libvirt_stages(
     through dc1's SSH, onprem-dr through dc2's), booting `image`, with their pools in
     POOLS/`pools`; everything they made is removed afterwards, whatever the test reached."""
     for prefix in STAGE_PREFIXES:
+        clear_leftovers(LOCAL_URI, prefix)
         found = objects(LOCAL_URI, prefix)
         if found.domains or found.networks or found.pools:
             raise AssertionError(
@@ -235,11 +309,17 @@ def libvirt_stages(
     finally:
         ssh(up=True)
         ssh(up=True, site="dc2")
+        failures = []
         for prefix in STAGE_PREFIXES:
-            remove_all(LOCAL_URI, prefix)
+            try:
+                remove_all(LOCAL_URI, prefix)
+            except (AssertionError, libvirt.libvirtError) as exc:
+                failures.append(exc)  # the other prefixes are still cleaned
         subprocess.run(["rm", "-rf", str(pool_path), "/var/log/stageline/local"], check=False)
         for logs in Path("/var/log/stageline").glob("onprem*"):
             subprocess.run(["rm", "-rf", str(logs)], check=False)
+        if failures:
+            raise failures[0]
 
 
 def cli_on(project: Path) -> Callable[..., Result]:

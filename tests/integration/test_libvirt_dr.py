@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -163,20 +164,30 @@ def test_dr_up_drill_failover_failback_down(sl: Run, sites: Path) -> None:
     assert sql(LOCAL_URI, "onprem-db-0", "SELECT count(*) FROM pg_replication_slots") == "0"
 
 
-def drill_process(project: Path) -> subprocess.Popen[bytes]:
-    """`stageline dr drill onprem` as a user runs it, in its own process group."""
-    return subprocess.Popen(
-        [sys.executable, "-m", "stageline.cli.main", "dr", "drill", "onprem"],
-        cwd=project,
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+@contextmanager
+def drill_process(project: Path, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """`stageline dr drill onprem` as a user runs it, in its own process group, its output in
+    `log`. The group is killed on the way out, so a failed check never leaves a drill running
+    on while the fixtures clean the host."""
+    with log.open("wb") as out:
+        drill = subprocess.Popen(
+            [sys.executable, "-m", "stageline.cli.main", "dr", "drill", "onprem"],
+            cwd=project,
+            env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            yield drill
+        finally:
+            if drill.poll() is None:
+                os.killpg(drill.pid, signal.SIGKILL)
+            drill.wait(timeout=60)
 
 
 def test_a_drill_cleans_up_when_the_primary_site_is_down_or_the_drill_is_killed(
-    sl: Run, sites: Path
+    sl: Run, sites: Path, tmp_path: Path
 ) -> None:
     ok(sl("up", "onprem", "--no-wait"))
 
@@ -199,14 +210,13 @@ def test_a_drill_cleans_up_when_the_primary_site_is_down_or_the_drill_is_killed(
     assert not (left.domains or left.networks or left.pools), left
 
     # kill -9 in the middle of a drill: `dr gc` removes what it left.
-    drill = drill_process(sites)
-    deadline = time.monotonic() + 600
-    while not objects(LOCAL_URI, "onprem-dr-drill-").domains:
-        assert drill.poll() is None, "the drill ended before it made its VMs"
-        assert time.monotonic() < deadline, "the drill made no VMs in 600 s"
-        time.sleep(2)
-    os.killpg(drill.pid, signal.SIGKILL)
-    drill.wait(timeout=60)
+    log = tmp_path / "drill.log"
+    with drill_process(sites, log) as drill:  # killed -9 on leaving the block
+        deadline = time.monotonic() + 600
+        while not objects(LOCAL_URI, "onprem-dr-drill-").domains:
+            assert drill.poll() is None, f"the drill ended before its VMs:\n{log.read_text()}"
+            assert time.monotonic() < deadline, "the drill made no VMs in 600 s"
+            time.sleep(2)
     assert objects(LOCAL_URI, "onprem-dr-drill-").domains, "nothing left to collect"
     gc = ok(sl("dr", "gc"))
     assert "onprem-dr-drill-" in gc.output, gc.output

@@ -43,7 +43,11 @@ def cidrs_of(conn: libvirt.virConnect, skip: str = "") -> dict[str, str]:
     for net in conn.listAllNetworks():
         if net.name() == skip:
             continue
-        for ip in ET.fromstring(net.XMLDesc()).findall("ip"):
+        # A network removed since the listing (another stage's destroy) holds no range.
+        xml = find(net.XMLDesc)
+        if xml is None:
+            continue
+        for ip in ET.fromstring(xml).findall("ip"):
             address, mask = ip.get("address"), ip.get("netmask") or ip.get("prefix")
             if address and mask and ":" not in address:
                 found[net.name()] = str(ipaddress.ip_network(f"{address}/{mask}", strict=False))
