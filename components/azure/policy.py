@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from components.azure.grants import PERMISSIONS
 from components.azure.sizes import POSTGRES_SKUS, VM_SIZES
 from policy.facts import BootText, IngressRule, SizeReading, TargetPolicy, reverse
 from policy.model import Problem, Resource
@@ -188,6 +189,7 @@ Checked against the installed SDK when written; a new taggable type must be adde
 POLICY = TargetPolicy(
     encryption={STORAGE_ACCOUNT: _storage_encryption, SERVER: _server_encryption},
     public_database={SERVER: _server_public, FIREWALL_RULE: _firewall_rule_public},
+    permissions=PERMISSIONS,
     ingress={NSG: _nsg, SECURITY_RULE: _security_rule},
     data={SERVER: _server_protection, STORAGE_ACCOUNT: _no_own_settings},
     tags=dict.fromkeys(TAGGABLE, "tags"),

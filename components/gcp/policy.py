@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from components.gcp.grants import PERMISSIONS
 from components.gcp.sizes import MACHINE_TYPES, SQL_TIERS
 from policy.facts import (
     BootText,
@@ -155,6 +156,7 @@ Checked against the installed SDK when written; a new taggable type must be adde
 
 POLICY = TargetPolicy(
     public_database={SQL_INSTANCE: _sql_public},
+    permissions=PERMISSIONS,
     ingress={FIREWALL: _firewall},
     data={SQL_INSTANCE: _sql_protection, BUCKET: _bucket_protection},
     tags=LABELS,
