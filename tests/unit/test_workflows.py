@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import shlex
 import subprocess
+import tomllib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -22,9 +23,10 @@ import yaml
 
 from stageline.cli.main import cli
 from stageline.model import stage_keys
-from stageline.stack_files import list_stack_files
+from stageline.stack_files import list_stack_files, read_stack_file
 
 ROOT = Path(__file__).resolve().parents[2]
+OPERATOR_MANIFEST = ROOT / "deploy/kubernetes/stack-staging.yaml"
 WORKFLOWS = ROOT / ".github/workflows"
 ACTIONLINT = ROOT / ".stageline/tools/actionlint"
 COMMAND = re.compile(r"\.venv/bin/stageline\s+([^|&;]+)")
@@ -135,13 +137,41 @@ def test_deploy_promotes_along_the_stage_graph() -> None:
 
 
 def test_the_operator_stack_manifest_runs_a_stage_on_a_shared_backend() -> None:
-    (manifest,) = yaml.safe_load_all((ROOT / "deploy/kubernetes/stack-staging.yaml").read_text())
-    assert (manifest["apiVersion"], manifest["kind"]) == ("pulumi.com/v1", "Stack")
+    documents = list(yaml.safe_load_all(OPERATOR_MANIFEST.read_text()))
+    by_kind = {d["kind"]: d for d in documents}
+    manifest = by_kind["Stack"]
+    assert manifest["apiVersion"] == "pulumi.com/v1"
     spec = manifest["spec"]
     stacks = {s.name: stage_keys(s.values) for s in list_stack_files(ROOT / "stacks")}
-    assert spec["stack"] in stacks and spec["serviceAccountName"]
+    assert spec["stack"] in stacks
+    # The workspace pod's account is shipped, and may ask the API server to review tokens.
+    account = by_kind["ServiceAccount"]["metadata"]
+    assert (account["name"], account["namespace"]) == (
+        spec["serviceAccountName"],
+        manifest["metadata"]["namespace"],
+    )
+    binding = by_kind["ClusterRoleBinding"]
+    assert binding["roleRef"]["name"] == "system:auth-delegator"
+    assert binding["subjects"] == [{"kind": "ServiceAccount", **account}]
     assert spec["backend"].startswith("s3://"), "a shared DIY backend, never a local folder"
     assert spec["envRefs"]["PULUMI_CONFIG_PASSPHRASE"]["type"] == "Secret"
     assert spec["destroyOnFinalize"] is False, "deleting the manifest must not destroy a stage"
     assert spec["refresh"] is True and spec["branch"] == "main"
     assert stacks[spec["stack"]].tier_name != "production", "production promotes with approval"
+
+
+def test_pulumi_install_on_a_runner_installs_the_operator_stages_target() -> None:
+    # Pulumi.yaml's pip toolchain: `pulumi install` (the operator's workspace runs it) installs
+    # only what requirements.txt lists, so the project and its target's SDK must be there.
+    runtime = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["runtime"]
+    assert runtime["options"]["toolchain"] == "pip"
+    (manifest,) = [
+        d for d in yaml.safe_load_all(OPERATOR_MANIFEST.read_text()) if d["kind"] == "Stack"
+    ]
+    stage = manifest["spec"]["stack"]
+    target = stage_keys(read_stack_file(ROOT / "stacks" / f"Pulumi.{stage}.yaml").values).target
+    lines = (ROOT / "requirements.txt").read_text().splitlines()
+    wanted = [line for line in lines if line.strip() and not line.startswith("#")]
+    assert wanted == [f".[{target}]"], wanted
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert target in extras["optional-dependencies"]
