@@ -82,14 +82,22 @@ class Project:
             )
         return found
 
+    def stack_file_path(self, stage: str) -> Path:
+        """Where the stage's own stack file is (or its ephemeral copy goes)."""
+        return self.stacks_dir / f"{STACK_FILE_PREFIX}{stage}.yaml"
+
     def is_ephemeral(self, stage: str) -> bool:
-        path = self.stacks_dir / f"{STACK_FILE_PREFIX}{stage}.yaml"
+        path = self.stack_file_path(stage)
         return path.is_file() and path.read_text().startswith(EPHEMERAL_HEADER)
+
+    def is_committed(self, stage: str) -> bool:
+        """Whether the stage has a stack file of its own (not an ephemeral copy)."""
+        return self.stack_file_path(stage).is_file() and not self.is_ephemeral(stage)
 
     def ensure_stack_file(self, stage: str) -> StackFile:
         """An ephemeral `ci-1234` gets a copy of its template's file: Pulumi reads config there."""
         found = self.stack_file(stage)
-        target = self.stacks_dir / f"{STACK_FILE_PREFIX}{stage}.yaml"
+        target = self.stack_file_path(stage)
         if found.path != target:
             body = re.sub(r"(?m)^encryptionsalt:.*\n", "", found.path.read_text())
             target.write_text(EPHEMERAL_HEADER + body)
@@ -151,4 +159,4 @@ def open_stack(
 
 def remove_ephemeral_file(project: Project, stage: str) -> None:
     if project.is_ephemeral(stage):
-        (project.stacks_dir / f"{STACK_FILE_PREFIX}{stage}.yaml").unlink()
+        project.stack_file_path(stage).unlink()

@@ -26,8 +26,12 @@ def all_stack_names() -> list[str]:
 
 
 def edit_stack_file(path: Path, edits: Mapping[str, Any]) -> None:
-    """Apply `{"network.cidr": "...", "promotesFrom": DELETE}` to a stack file's config."""
-    data = yaml.safe_load(path.read_text())
+    """Apply `{"network.cidr": "...", "promotesFrom": DELETE}` to a stack file's config. The
+    file's leading comments stay (an ephemeral copy is known by its header)."""
+    text = path.read_text()
+    lines = text.splitlines(keepends=True)
+    header = "".join(lines[: next((i for i, ln in enumerate(lines) if not ln.startswith("#")), 0)])
+    data = yaml.safe_load(text)
     config = data.setdefault("config", {})
     for dotted, value in edits.items():
         head, *rest = dotted.split(".")
@@ -45,7 +49,7 @@ def edit_stack_file(path: Path, edits: Mapping[str, Any]) -> None:
             section.pop(rest[-1], None)
         else:
             section[rest[-1]] = value
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    path.write_text(header + yaml.safe_dump(data, sort_keys=False))
 
 
 def plan_folder(

@@ -55,6 +55,13 @@ def stack_name(project: Project, ci_id: str) -> str:
             "hyphens, e.g. pr-1234"
         )
     name = PREFIX + ci_id
+    if project.is_committed(name):
+        raise CiStackError(
+            f"--id {ci_id!r} makes stack name {name!r}, whose stack file "
+            f"{project.stack_file_path(name)} is the project's own, not a copy of the "
+            f"{TEMPLATE} template: choose another id (`ci` commands make and remove only "
+            "copies; `stageline destroy` removes that stage)"
+        )
     template = project.stack_file(TEMPLATE)
     try:
         file_config(dataclasses.replace(template, name=name))
@@ -73,6 +80,8 @@ class CiStack:
     ttl: timedelta
     ttl_from: str
     """Where the TTL came from: `tag 24h`, `--older-than 2h`, or `default 24h`."""
+    committed: bool = False
+    """The stack has a stack file of its own in this clone: kept, whatever its age."""
 
     @property
     def expires(self) -> datetime:
@@ -98,15 +107,27 @@ def ci_stack_names(summaries: Iterable[auto.StackSummary]) -> list[auto.StackSum
 
 
 def read_ci_stack(
-    stack: auto.Stack, summary: auto.StackSummary, older_than: timedelta | None
+    project: Project,
+    stack: auto.Stack,
+    summary: auto.StackSummary,
+    older_than: timedelta | None,
 ) -> CiStack:
+    name = summary.name
     created = created_at(stack, summary)
+    mine = project.is_committed(name)
     if older_than is not None:
-        return CiStack(summary.name, created, older_than, "--older-than")
-    tag = stack.workspace.list_tags(summary.name).get(TTL_TAG)
+        return CiStack(name, created, older_than, "--older-than", mine)
+    tag = stack.workspace.list_tags(name).get(TTL_TAG)
+    default = parse_duration(DEFAULT_TTL)
     if tag is None:
-        return CiStack(summary.name, created, parse_duration(DEFAULT_TTL), f"default {DEFAULT_TTL}")
-    return CiStack(summary.name, created, parse_duration(tag, f"tag {TTL_TAG}"), f"tag {tag}")
+        return CiStack(name, created, default, f"default {DEFAULT_TTL}", mine)
+    try:
+        return CiStack(name, created, parse_duration(tag), f"tag {tag}", mine)
+    except CiStackError:
+        # A tag edited by hand: the documented default, said as such, rather than a stack
+        # that no sweep ever removes.
+        why = f"tag {tag!r} unreadable, default {DEFAULT_TTL}"
+        return CiStack(name, created, default, why, mine)
 
 
 @dataclass(frozen=True)
@@ -129,7 +150,14 @@ def sweep(
     for stack in found:
         expires = stack.expires.strftime("%Y-%m-%d %H:%M:%S UTC")
         made = stack.created.strftime("%Y-%m-%d %H:%M:%S UTC")
-        if not stack.expired(now):
+        if stack.committed:
+            result = Swept(
+                stack.name,
+                "kept",
+                "its stack file is the project's own, not a CI copy: `stageline destroy` "
+                "removes it",
+            )
+        elif not stack.expired(now):
             result = Swept(stack.name, "kept", f"made {made}, {stack.ttl_from}: expires {expires}")
         elif dry_run:
             result = Swept(stack.name, "would remove", f"made {made}, {stack.ttl_from}")

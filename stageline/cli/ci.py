@@ -183,7 +183,7 @@ def ci_gc(obj: CliContext, older_than: object, dry_run: bool) -> None:
     for summary in summaries:
         stack = auto.Stack.select(summary.name, workspace)
         with engine_errors(summary.name):
-            found.append(read_ci_stack(stack, summary, older_than))
+            found.append(read_ci_stack(obj.project, stack, summary, older_than))
 
     def remove(name: str) -> None:
         try:

@@ -126,3 +126,30 @@ def test_gc_reads_the_age_from_the_backend(
     assert f"made {started:%Y-%m-%d %H:%M:%S} UTC" in kept.output, kept.output
     bad = run("ci", "gc", "--older-than", "soon")
     assert bad.exit_code == 2 and "'soon' is not a duration" in bad.output
+
+
+def test_a_stage_with_its_own_stack_file_is_never_a_ci_stack(
+    with_dev: Run, project_dir: Path, state_dir: Path
+) -> None:
+    run = with_dev
+    stacks = project_dir / "stacks"
+    own = stacks / "Pulumi.ci-own.yaml"
+    own.write_text((stacks / "Pulumi.ci.yaml").read_text())
+    ok(run("up", "ci-own"))
+    for command in (("up", "--id", "own"), ("down", "--id", "own", "--yes")):
+        refused = run("ci", *command)
+        assert refused.exit_code == 2, refused.output
+        assert f"{own} is the project's own, not a copy of the ci template" in refused.output
+    # A hand-edited TTL tag: the default applies, and the sweep says so.
+    ok(run("ci", "up", "--id", "odd"))
+    tag_file = state_dir / ".pulumi/stacks/stageline/ci-odd.pulumi-tags"
+    written = json.loads(tag_file.read_text())
+    tag_file.write_text(json.dumps({**written, "tags": {**written["tags"], "stageline:ttl": "x"}}))
+
+    swept = ok(run("ci", "gc"))
+    assert "ci-own: kept (its stack file is the project's own" in swept.output, swept.output
+    assert "ci-odd: kept (made " in swept.output
+    assert "tag 'x' unreadable, default 24h: expires" in swept.output
+    forced = ok(run("ci", "gc", "--older-than", "1s"))
+    assert "ci-own: kept" in forced.output and "ci-odd: removed" in forced.output
+    assert "ci-own" in stack_files(state_dir) and own.is_file()
