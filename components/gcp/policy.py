@@ -118,11 +118,11 @@ def _boot(resource: Resource) -> list[BootText]:
     script = resource.inputs.get("metadataStartupScript")
     if script is not None and known(script):
         found.append(BootText("metadataStartupScript", script))
-    metadata = plain(resource.inputs.get("metadata"))
-    if isinstance(metadata, dict):
-        for key in BOOT_METADATA_KEYS:
-            if key in metadata and known(metadata[key]):
-                found.append(BootText(f"metadata.{key}", metadata[key]))
+    for key in BOOT_METADATA_KEYS:
+        # Read through `get`, which keeps a secret marker on the whole map on the entry too.
+        value = get(resource.inputs, f"metadata.{key}")
+        if value is not None and known(value):
+            found.append(BootText(f"metadata.{key}", value))
     return found
 
 

@@ -1766,6 +1766,15 @@ GCP_FINDINGS: list[tuple[str, StageContext, Resource, list[tuple[str, str, str]]
         ],
     ),
     (
+        "boot metadata marked secret as a whole",
+        DEV,
+        res(
+            GCE,
+            {"metadata": Secret({"startup-script": "PASSWORD=abcdefgh"}), "labels": DEV_LABELS},
+        ),
+        [],
+    ),
+    (
         "instance startup script in metadata",
         DEV,
         res(
