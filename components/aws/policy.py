@@ -179,22 +179,25 @@ def _security_group(resource: Resource) -> list[IngressRule]:
     ]
 
 
+def _by_property(
+    rule: dict[str, Any], keys: tuple[str, str], ports: tuple[tuple[int, int], ...] | None
+) -> list[IngressRule]:
+    """A standalone rule's IPv4 and IPv6 sources, each under the property that holds it, so a
+    finding names the one to change; a rule with neither is read under the IPv4 property."""
+    found = [IngressRule(key, _sources(rule, key), ports) for key in keys if _sources(rule, key)]
+    return found or [IngressRule(keys[0], (), ports)]
+
+
 def _security_group_rule(resource: Resource) -> list[IngressRule]:
     rule = dict(resource.inputs)
     if plain(rule.get("type")) != "ingress":
         return []
-    return [
-        IngressRule(
-            "cidrBlocks", _sources(rule, "cidrBlocks", "ipv6CidrBlocks"), _ports(rule, "protocol")
-        )
-    ]
+    return _by_property(rule, ("cidrBlocks", "ipv6CidrBlocks"), _ports(rule, "protocol"))
 
 
 def _ingress_rule(resource: Resource) -> list[IngressRule]:
     rule = dict(resource.inputs)
-    return [
-        IngressRule("cidrIpv4", _sources(rule, "cidrIpv4", "cidrIpv6"), _ports(rule, "ipProtocol"))
-    ]
+    return _by_property(rule, ("cidrIpv4", "cidrIpv6"), _ports(rule, "ipProtocol"))
 
 
 def _database_protection(resource: Resource) -> list[Problem]:

@@ -1430,7 +1430,7 @@ AWS_FINDINGS: list[tuple[str, StageContext, Resource, list[tuple[str, str, str]]
         [
             (
                 "no-open-admin-ingress",
-                f"r: cidrBlocks = '::/0': lets anyone on the internet reach port "
+                f"r: ipv6CidrBlocks = '::/0': lets anyone on the internet reach port "
                 f"{EVERY_ADMIN_PORT}",
                 OPEN_FIX,
             )
@@ -1473,7 +1473,7 @@ AWS_FINDINGS: list[tuple[str, StageContext, Resource, list[tuple[str, str, str]]
         [
             (
                 "no-open-admin-ingress",
-                f"r: cidrIpv4 = '::/0': lets anyone on the internet reach port {EVERY_ADMIN_PORT}",
+                f"r: cidrIpv6 = '::/0': lets anyone on the internet reach port {EVERY_ADMIN_PORT}",
                 OPEN_FIX,
             )
         ],
