@@ -68,7 +68,7 @@ def stack_name(project: Project, ci_id: str) -> str:
     except ConfigError as exc:
         raise CiStackError(
             f"--id {ci_id!r} makes stack name {name!r}, which the {TEMPLATE} template refuses:"
-            f"\n{exc}\nFix: choose a shorter id of lower-case letters, digits and hyphens"
+            f"\n{exc}\nFix: choose an id the rule above accepts (shorter, single hyphens)"
         ) from None
     return name
 

@@ -180,9 +180,26 @@ def test_azure_a_condition_is_part_of_the_grant() -> None:
     [
         (
             GCP,
+            "gcp:projects/iAMMember:IAMMember",
+            {"project": "p", "role": "roles/r", "member": "user:a@x"},
+            [Grant("member", "roles/r to user:a@x on p")],
+        ),
+        (
+            GCP,
             "gcp:projects/iAMBinding:IAMBinding",
             {"project": "p", "role": "roles/r", "members": ["user:a@x"]},
             [Grant("members", "roles/r to user:a@x on p")],
+        ),
+        (
+            GCP,
+            "gcp:storage/bucketIAMBinding:BucketIAMBinding",
+            {
+                "bucket": "b",
+                "role": "roles/r",
+                "members": ["user:a@x"],
+                "condition": {"title": "t", "expression": "request.time < x"},
+            },
+            [Grant("members", "roles/r to user:a@x on b if request.time < x")],
         ),
         (
             GCP,
