@@ -126,22 +126,16 @@ def objects(uri: str, prefix: str) -> HostObjects:
 
 
 def _remove_once(conn: libvirt.virConnect, prefix: str) -> None:
-    for dom in _named(conn.listAllDomains(), prefix).values():
-        try:
-            if dom.isActive():
-                dom.destroy()
-            dom.undefine()
-        except libvirt.libvirtError as exc:
-            if not not_found(exc):
-                raise
-    for net in _named(conn.listAllNetworks(), prefix).values():
-        try:
-            if net.isActive():
-                net.destroy()
-            net.undefine()
-        except libvirt.libvirtError as exc:
-            if not not_found(exc):
-                raise
+    # Domains first: a network or pool in use by a running domain cannot go.
+    for listing in (conn.listAllDomains, conn.listAllNetworks):
+        for obj in _named(listing(), prefix).values():
+            try:
+                if obj.isActive():
+                    obj.destroy()
+                obj.undefine()
+            except libvirt.libvirtError as exc:
+                if not not_found(exc):
+                    raise
     for pool in _named(conn.listAllStoragePools(), prefix).values():
         try:
             try:
