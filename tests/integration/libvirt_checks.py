@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import subprocess
 from collections.abc import Callable, Iterator, Mapping
@@ -242,10 +243,33 @@ POOLS = Path("/var/lib/stageline-test/pools")
 STAGE_PREFIXES = ("local-", "onprem-")
 
 
+OWNER = ".owner"
+"""In each test's folder under POOLS: the pid of the test process whose stages use it."""
+
+
+def _run_over(folder: Path) -> bool:
+    """Whether the test run that made `folder` is over: its process is gone (killed), or it is
+    this process, whose earlier test ended (a test's stages are never entered twice at once)."""
+    try:
+        pid = int((folder / OWNER).read_text())
+    except (OSError, ValueError):
+        return True
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
 def left_by_tests(uri: str, prefix: str) -> bool:
-    """Whether the host's `prefix` objects are an earlier test run's, which was killed before
-    it could clean up: their pools or disks are in POOLS, where no user's stage keeps them.
-    Those are removed; anything else with the prefix is taken for a user's own stage."""
+    """Whether the host's `prefix` objects are an earlier test run's, which ended before it
+    could clean up: their pools or disks are in POOLS, where no user's stage keeps them, in a
+    folder whose run is over (`_run_over`). Those are removed; anything else with the prefix is
+    a user's own stage or a test run still going, and is left alone."""
     conn = libvirt.open(uri)
     try:
         paths = []
@@ -258,7 +282,8 @@ def left_by_tests(uri: str, prefix: str) -> bool:
     finally:
         conn.close()
     found = [Path(e.text or e.get("file") or "/") for e in paths]
-    return any(path.is_relative_to(POOLS) for path in found)
+    folders = {POOLS / p.relative_to(POOLS).parts[0] for p in found if p.is_relative_to(POOLS)}
+    return any(_run_over(folder) for folder in folders)
 
 
 def clear_leftovers(uri: str, prefix: str) -> None:
@@ -288,6 +313,7 @@ def libvirt_stages(
             )
     pool_path = POOLS / pools
     pool_path.mkdir(parents=True, exist_ok=True)
+    (pool_path / OWNER).write_text(str(os.getpid()))
     common = {"libvirt.baseImage": str(image), "libvirt.poolPath": str(pool_path)}
     edit_stack_file(project / "stacks/Pulumi.local.yaml", common)
     edit_stack_file(

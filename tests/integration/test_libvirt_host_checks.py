@@ -4,15 +4,20 @@ are cleaned away before a test, never a user's own stage."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import libvirt
 import pytest
 
+from components.libvirt.resources.network import cidrs_of
 from components.libvirt.resources.storage import pool_xml
 from tests.integration.libvirt_checks import (
     LOCAL_URI,
+    OWNER,
     POOLS,
     base_image,
     clear_leftovers,
@@ -44,12 +49,24 @@ def _undefine_pools(conn: libvirt.virConnect, *names: str) -> None:
 def test_an_object_removed_after_the_listing_is_absent_not_an_error(
     conn: libvirt.virConnect,
 ) -> None:
-    conn.networkDefineXML(NETWORK.format(name="onprem-zz-gone"))
-    (listed,) = [n for n in conn.listAllNetworks() if n.name() == "onprem-zz-gone"]
-    assert is_running(listed) is False
-    listed.undefine()
+    listed = conn.networkDefineXML(NETWORK.format(name="onprem-zz-gone"))
+    try:
+        assert is_running(listed) is False
+        listing = conn.listAllNetworks()
+        assert cidrs_of(conn)["onprem-zz-gone"] == "10.98.7.0/24"
+    finally:
+        listed.undefine()
     assert is_running(listed) is None
     assert "onprem-zz-gone" not in objects(LOCAL_URI, "onprem-zz-").networks
+
+    # A stage's preflight lists the host's networks while another stage's destroy removes
+    # one: that network holds no range, and the others are still read.
+    class Listed:
+        def listAllNetworks(self) -> list[libvirt.virNetwork]:
+            return listing
+
+    assert "onprem-zz-gone" not in cidrs_of(Listed())  # type: ignore[arg-type]
+    assert cidrs_of(Listed()) == cidrs_of(conn)  # type: ignore[arg-type]
 
 
 def test_only_pools_under_the_test_folder_count_as_a_test_runs_leftovers(
@@ -58,10 +75,30 @@ def test_only_pools_under_the_test_folder_count_as_a_test_runs_leftovers(
     try:
         conn.storagePoolDefineXML(pool_xml("onprem-zz-user", "/var/lib/stageline-user/vm"), 0)
         assert not left_by_tests(LOCAL_URI, "onprem-zz-")
+        # A run still going (its process alive, and not this one) is left alone.
+        running = POOLS / "running0"
+        running.mkdir(parents=True, exist_ok=True)
+        with subprocess.Popen(["sleep", "60"]) as other:
+            (running / OWNER).write_text(str(other.pid))
+            conn.storagePoolDefineXML(pool_xml("onprem-zz-live", str(running / "vm")), 0)
+            assert not left_by_tests(LOCAL_URI, "onprem-zz-")
+            other.kill()
+        # ... until its process is gone.
+        assert left_by_tests(LOCAL_URI, "onprem-zz-")
+        _undefine_pools(conn, "onprem-zz-live")
+        assert not left_by_tests(LOCAL_URI, "onprem-zz-")
+        # A folder without an owner (a run killed before it wrote one), or this process's own
+        # (its earlier test ended), is over.
         conn.storagePoolDefineXML(pool_xml("onprem-zz-test", str(POOLS / "killed0" / "vm")), 0)
         assert left_by_tests(LOCAL_URI, "onprem-zz-")
+        _undefine_pools(conn, "onprem-zz-test")
+        (running / OWNER).write_text(str(os.getpid()))
+        conn.storagePoolDefineXML(pool_xml("onprem-zz-mine", str(running / "vm")), 0)
+        assert left_by_tests(LOCAL_URI, "onprem-zz-")
     finally:
-        _undefine_pools(conn, "onprem-zz-user", "onprem-zz-test")
+        names = [p.name() for p in conn.listAllStoragePools()]
+        _undefine_pools(conn, *(n for n in names if n.startswith("onprem-zz-")))
+        shutil.rmtree(POOLS / "running0", ignore_errors=True)
 
 
 def test_a_killed_test_runs_leftovers_are_removed_before_the_next_test(
