@@ -106,9 +106,10 @@ def objects(uri: str, prefix: str) -> HostObjects:
     try:
         domains = {k: is_running(d) for k, d in _named(conn.listAllDomains(), prefix).items()}
         networks = {k: is_running(n) for k, n in _named(conn.listAllNetworks(), prefix).items()}
-        pools = {k: is_running(p) for k, p in _named(conn.listAllStoragePools(), prefix).items()}
+        listed = _named(conn.listAllStoragePools(), prefix)
+        pools = {k: is_running(p) for k, p in listed.items()}
         volumes: set[str] = set()
-        for name, pool in _named(conn.listAllStoragePools(), prefix).items():
+        for name, pool in listed.items():
             try:
                 if pool.isActive():
                     refresh(pool)
