@@ -184,7 +184,8 @@ def _by_property(
 ) -> list[IngressRule]:
     """A standalone rule's IPv4 and IPv6 sources, each under the property that holds it, so a
     finding names the one to change; a rule with neither is read under the IPv4 property."""
-    found = [IngressRule(key, _sources(rule, key), ports) for key in keys if _sources(rule, key)]
+    read = {key: _sources(rule, key) for key in keys}
+    found = [IngressRule(key, sources, ports) for key, sources in read.items() if sources]
     return found or [IngressRule(keys[0], (), ports)]
 
 

@@ -87,12 +87,8 @@ def is_running(obj: Any) -> bool | None:
     """Whether a listed domain, network or pool is active; None when it is gone since: another
     process (a stage's `up` or destroy, a drill, the KVM probe's scratch domain) may remove an
     object between our listing and our next call on it."""
-    try:
-        return bool(obj.isActive())
-    except libvirt.libvirtError as exc:
-        if not_found(exc):
-            return None
-        raise
+    active = find(obj.isActive)
+    return None if active is None else bool(active)
 
 
 def _named(listed: Any, prefix: str) -> dict[str, Any]:
