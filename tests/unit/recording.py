@@ -7,14 +7,17 @@ computed values (ids, names, ARN shapes) as `stageline plan`.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import pulumi
 from pulumi.runtime.mocks import MockMonitor
 
 from stageline.plan.mocks import PlanMocks
 from stageline.plan.recorder import PlannedResource, RecordingMonitor
+
+Test = TypeVar("Test", bound=Callable[..., Any])
 
 StateHook = Callable[[pulumi.runtime.MockResourceArgs], dict[str, Any]]
 """Extra computed outputs for a resource, on top of PlanMocks' (e.g. a realistic ARN)."""
@@ -110,3 +113,44 @@ def only(recorder: RecordingMonitor, type_: str) -> PlannedResource:
     found = [r for r in recorder.planned if r.type == type_]
     assert len(found) == 1, f"expected one {type_}, got {[r.urn for r in found]}"
     return found[0]
+
+
+_kept: list[Callable[[], object]] | None = None
+"""The checks the running `program_test` keeps; None outside one."""
+
+
+def after_registration(check: Callable[[Any], object]) -> Callable[[Any], None]:
+    """An apply callback that keeps `check` and the value for `program_test` to run once every
+    registration has finished.
+
+    Pulumi's mocks answer registrations from a thread pool, so an apply whose own inputs have
+    resolved can still run before a sibling resource reaches the mocks: a count of what was
+    registered, read there, would sometimes miss one.
+    """
+
+    def keep(value: Any) -> None:
+        assert _kept is not None, "after_registration is only for a program_test"
+        _kept.append(functools.partial(check, value))
+
+    return keep
+
+
+def program_test(fn: Test) -> Test:
+    """`pulumi.runtime.test`, then the checks `fn` kept with `after_registration`: at least one
+    must have been kept, so that the test asserts something."""
+    program = pulumi.runtime.test(fn)
+
+    @functools.wraps(fn)
+    def run(*args: Any, **kwargs: Any) -> None:
+        global _kept
+        _kept = []
+        try:
+            program(*args, **kwargs)
+            checks = _kept
+        finally:
+            _kept = None
+        assert checks, f"{fn.__name__} kept no check"
+        for check in checks:
+            check()
+
+    return run  # type: ignore[return-value]

@@ -25,7 +25,13 @@ from tests.unit.args import (
     observability_args,
     storage_args,
 )
-from tests.unit.recording import RecordingMocks, RequestMonitor, record
+from tests.unit.recording import (
+    RecordingMocks,
+    RequestMonitor,
+    after_registration,
+    program_test,
+    record,
+)
 
 ACCOUNT = "111122223333"
 RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
@@ -69,7 +75,7 @@ def test_subnet_plan_is_disjoint_and_inside_the_network() -> None:
 
 
 @pytest.mark.parametrize(("nat", "expected"), [("none", 0), ("single", 1), ("per-zone", 3)])
-@pulumi.runtime.test
+@program_test
 def test_network_nat_follows_the_spec(mocks: RecordingMocks, nat: str, expected: int):
     zones = ("us-east-1a", "us-east-1b", "us-east-1c")
     net = AwsNetwork("n", network_args(cidr="10.50.0.0/16", zones=zones, nat=nat))  # type: ignore[arg-type]
@@ -86,7 +92,7 @@ def test_network_nat_follows_the_spec(mocks: RecordingMocks, nat: str, expected:
         pulumi.Output.all(*[g.id for g in net.nat_gateways]),
         pulumi.Output.all(*[s.cidr_block for s in net.public_subnets]),
         pulumi.Output.all(*[s.cidr_block for s in net.private_subnets]),
-    ).apply(check)
+    ).apply(after_registration(check))
 
 
 def _db_args(**overrides) -> DatabaseArgs:
@@ -101,7 +107,7 @@ def _db_args(**overrides) -> DatabaseArgs:
     return database_args(**{**base, **overrides})  # type: ignore[arg-type]
 
 
-@pulumi.runtime.test
+@program_test
 def test_database_generates_a_secret_password(mocks: RecordingMocks):
     db = AwsDatabase("d", _db_args())
 
@@ -110,10 +116,12 @@ def test_database_generates_a_secret_password(mocks: RecordingMocks):
         assert secret, f"{urn}: the instance password is not a secret"
         assert mocks.of_type(RANDOM_PASSWORD), f"{urn}: no RandomPassword"
 
-    return pulumi.Output.all(db.urn, pulumi.Output.is_secret(db.instance.password)).apply(check)
+    return pulumi.Output.all(db.urn, pulumi.Output.is_secret(db.instance.password)).apply(
+        after_registration(check)
+    )
 
 
-@pulumi.runtime.test
+@program_test
 def test_database_uses_a_given_password_and_follows_the_spec(mocks: RecordingMocks):
     db = AwsDatabase(
         "d",
@@ -137,11 +145,11 @@ def test_database_uses_a_given_password_and_follows_the_spec(mocks: RecordingMoc
     i = db.instance
     return pulumi.Output.all(
         db.urn, i.multi_az, i.backup_retention_period, i.deletion_protection
-    ).apply(check)
+    ).apply(after_registration(check))
 
 
 @pytest.mark.parametrize(("versioning", "status"), [(True, "Enabled"), (False, "Suspended")])
-@pulumi.runtime.test
+@program_test
 def test_storage_versioning_follows_the_spec(mocks: RecordingMocks, versioning: bool, status: str):
     store = AwsStorage("s", storage_args(versioning=versioning, retention_days=5))
     block = store.public_access_block
@@ -162,7 +170,7 @@ def test_storage_versioning_follows_the_spec(mocks: RecordingMocks, versioning: 
             block.restrict_public_buckets,
         ),
         store.lifecycle.rules,
-    ).apply(check)
+    ).apply(after_registration(check))
 
 
 # --- alarms reach the topic -----------------------------------------------------------------
@@ -182,7 +190,7 @@ def _obs_args(**overrides: Any) -> ObservabilityArgs:
     )
 
 
-@pulumi.runtime.test
+@program_test
 def test_alarm_topic_is_encrypted_with_a_key_cloudwatch_may_use(monitor: RequestMonitor):
     obs = AwsObservability("o", _obs_args())
     mocks: RecordingMocks = monitor.mocks  # type: ignore[assignment]
@@ -220,7 +228,7 @@ def test_alarm_topic_is_encrypted_with_a_key_cloudwatch_may_use(monitor: Request
         obs.topic.kms_master_key_id,
         obs.key.arn,
         *[alarm.arn for alarm in obs.alarms],  # registered last: after both policies
-    ).apply(check)
+    ).apply(after_registration(check))
 
 
 # --- the group scales ------------------------------------------------------------------------
@@ -260,7 +268,7 @@ def _script(user_data: str) -> str:
     return base64.b64decode(user_data).decode()
 
 
-@pulumi.runtime.test
+@program_test
 def test_group_tracks_the_spec_average_cpu(mocks: RecordingMocks):
     compute = AwsCompute("c", _compute_args(target_cpu_percent=42))
 
@@ -280,7 +288,7 @@ def test_group_tracks_the_spec_average_cpu(mocks: RecordingMocks):
 
     return pulumi.Output.all(
         compute.urn, compute.group.name, compute.scaling_policy.policy_type
-    ).apply(check)
+    ).apply(after_registration(check))
 
 
 # --- RDS upgrades in one up --------------------------------------------------------------------
@@ -292,7 +300,7 @@ def test_parameter_family_follows_the_major_version(version: str, family: str) -
 
 
 @pytest.mark.parametrize("version", ["15", "17"])
-@pulumi.runtime.test
+@program_test
 def test_database_upgrades_apply_in_one_up(monitor: RequestMonitor, version: str):
     db = AwsDatabase("d", _db_args(engine_version=version, sku="db.m6g.large"))
     mocks: RecordingMocks = monitor.mocks  # type: ignore[assignment]
@@ -312,14 +320,14 @@ def test_database_upgrades_apply_in_one_up(monitor: RequestMonitor, version: str
         assert instance.get("applyImmediately") is True, f"{urn}: changes wait for maintenance"
         assert instance["parameterGroupName"] == params_name, f"{urn}: {instance}"
 
-    return pulumi.Output.all(db.urn, mocks_param_name(db)).apply(check)
+    return pulumi.Output.all(db.urn, mocks_param_name(db)).apply(after_registration(check))
 
 
 def mocks_param_name(db: AwsDatabase) -> pulumi.Output[str]:
     return db.instance.parameter_group_name
 
 
-@pulumi.runtime.test
+@program_test
 def test_final_snapshot_name_is_unique_to_the_instance(mocks: RecordingMocks):
     db = AwsDatabase("d", _db_args(protect=True))
 
@@ -332,7 +340,9 @@ def test_final_snapshot_name_is_unique_to_the_instance(mocks: RecordingMocks):
             f"{urn}: {snapshot}: a fixed name collides with the snapshot of an earlier destroy"
         )
 
-    return pulumi.Output.all(db.urn, db.instance.final_snapshot_identifier).apply(check)
+    return pulumi.Output.all(db.urn, db.instance.final_snapshot_identifier).apply(
+        after_registration(check)
+    )
 
 
 # --- architecture of the image -----------------------------------------------------------------
@@ -342,7 +352,7 @@ def test_final_snapshot_name_is_unique_to_the_instance(mocks: RecordingMocks):
     ("sku", "arch"),
     [(None, "x86_64"), ("m6i.large", "x86_64"), ("m7g.large", "arm64"), ("t4g.small", "arm64")],
 )
-@pulumi.runtime.test
+@program_test
 def test_launch_template_image_matches_the_instance_architecture(
     mocks: RecordingMocks, sku: str | None, arch: str
 ):
@@ -354,10 +364,12 @@ def test_launch_template_image_matches_the_instance_architecture(
         assert image.startswith("resolve:ssm:/aws/service/ami-amazon-linux-latest/"), urn
 
     lt = compute.launch_template
-    return pulumi.Output.all(compute.urn, lt.image_id, lt.instance_type).apply(check)
+    return pulumi.Output.all(compute.urn, lt.image_id, lt.instance_type).apply(
+        after_registration(check)
+    )
 
 
-@pulumi.runtime.test
+@program_test
 def test_containers_can_reach_the_instance_metadata(mocks: RecordingMocks):
     compute = AwsCompute("c", _compute_args(app=_app()))
 
@@ -368,13 +380,15 @@ def test_containers_can_reach_the_instance_metadata(mocks: RecordingMocks):
         # role credentials for its bucket.
         assert metadata.get("http_put_response_hop_limit", 1) >= 2, f"{urn}: {metadata}"
 
-    return pulumi.Output.all(compute.urn, compute.launch_template.metadata_options).apply(check)
+    return pulumi.Output.all(compute.urn, compute.launch_template.metadata_options).apply(
+        after_registration(check)
+    )
 
 
 # --- logs, database and bucket for the application --------------------------------------------
 
 
-@pulumi.runtime.test
+@program_test
 def test_container_logs_go_to_the_stage_log_group(mocks: RecordingMocks):
     compute = AwsCompute("c", _compute_args(app=_app()))
     obs = AwsObservability("o", _obs_args())
@@ -395,7 +409,7 @@ def test_container_logs_go_to_the_stage_log_group(mocks: RecordingMocks):
 
     return pulumi.Output.all(
         compute.urn, compute.launch_template.user_data, obs.log_group.name, compute.access_policy.id
-    ).apply(check)
+    ).apply(after_registration(check))
 
 
 def test_fixed_name_log_group_is_deleted_before_it_is_replaced(monitor: RequestMonitor):
@@ -409,7 +423,7 @@ def test_fixed_name_log_group_is_deleted_before_it_is_replaced(monitor: RequestM
     )
 
 
-@pulumi.runtime.test
+@program_test
 def test_app_gets_its_database_and_bucket_without_the_password_in_user_data(
     monitor: RequestMonitor,
 ):
@@ -462,10 +476,10 @@ def test_app_gets_its_database_and_bucket_without_the_password_in_user_data(
         pulumi.Output.is_secret(compute.password_version.secret_string),
         compute.access_policy.policy,
         compute.group.name,
-    ).apply(check)
+    ).apply(after_registration(check))
 
 
-@pulumi.runtime.test
+@program_test
 def test_role_has_no_app_grants_when_nothing_is_wired(mocks: RecordingMocks):
     compute = AwsCompute("c", _compute_args())
 
@@ -479,14 +493,14 @@ def test_role_has_no_app_grants_when_nothing_is_wired(mocks: RecordingMocks):
 
     return pulumi.Output.all(
         compute.urn, compute.launch_template.user_data, compute.access_policy.id
-    ).apply(check)
+    ).apply(after_registration(check))
 
 
 # --- first boot waits for the NAT ----------------------------------------------------------------
 
 
 @pytest.mark.parametrize(("nat", "gateways"), [("single", 1), ("per-zone", 2)])
-@pulumi.runtime.test
+@program_test
 def test_group_waits_for_the_private_default_routes(
     monitor: RequestMonitor, nat: str, gateways: int
 ):
@@ -512,4 +526,4 @@ def test_group_waits_for_the_private_default_routes(
         for name in nats + [f"{n}-eip" for n in nats]:
             assert igw in monitor.requests[name].dependencies, f"{urn}: {name} before the IGW"
 
-    return pulumi.Output.all(compute.urn, compute.group.name).apply(check)
+    return pulumi.Output.all(compute.urn, compute.group.name).apply(after_registration(check))

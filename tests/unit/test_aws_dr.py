@@ -20,7 +20,7 @@ from stageline.plan.runner import StagePlan
 from tests.conftest import REPO_STACKS, edit_stack_file, plan_folder
 from tests.unit.args import database_args, storage_args
 from tests.unit.planned import of_type, one
-from tests.unit.recording import RequestMonitor, record
+from tests.unit.recording import RequestMonitor, after_registration, program_test, record
 
 ACCOUNT = "111122223333"
 PRIMARY_DB = f"arn:aws:rds:us-east-1:{ACCOUNT}:db:prod-database-pg-abc1234"
@@ -148,7 +148,7 @@ def test_active_database_renders_standalone_without_replacing_anything(
         assert key not in inputs, f"{urn}: the promoted instance sets {key}"
 
 
-@pulumi.runtime.test
+@program_test
 def test_replica_database_publishes_the_primary_password(monitor: RequestMonitor):
     db = _db(_plan())
 
@@ -159,7 +159,9 @@ def test_replica_database_publishes_the_primary_password(monitor: RequestMonitor
         randoms = monitor.mocks.of_type("randomPassword:RandomPassword")  # type: ignore[attr-defined]
         assert not randoms, f"{urn}: a replica generated a password of its own"
 
-    return pulumi.Output.all(db.urn, db.password, pulumi.Output.is_secret(db.password)).apply(check)
+    return pulumi.Output.all(db.urn, db.password, pulumi.Output.is_secret(db.password)).apply(
+        after_registration(check)
+    )
 
 
 def _storage(versioning: bool = True) -> AwsStorage:

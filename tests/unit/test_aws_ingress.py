@@ -14,7 +14,13 @@ from components.ingress import IngressArgs
 from components.routing import RoutedSide, RoutingArgs
 from components.spec import ComputeSpec
 from tests.unit.args import compute_args
-from tests.unit.recording import RecordingMocks, RequestMonitor, record
+from tests.unit.recording import (
+    RecordingMocks,
+    RequestMonitor,
+    after_registration,
+    program_test,
+    record,
+)
 
 CLIENTS = ("10.51.0.0/16", "10.50.0.0/16")
 
@@ -85,7 +91,7 @@ def test_load_balancer_is_internal_and_checks_healthz(monitor: RequestMonitor):
     assert asg["healthCheckType"] == "ELB" and asg["healthCheckGracePeriod"] > 0, asg
 
 
-@pulumi.runtime.test
+@program_test
 def test_ingress_publishes_the_load_balancer_name(monitor: RequestMonitor):
     _, ingress = _ingress()
 
@@ -96,7 +102,7 @@ def test_ingress_publishes_the_load_balancer_name(monitor: RequestMonitor):
 
     return pulumi.Output.all(
         ingress.urn, ingress.address, ingress.endpoint, ingress.load_balancer.dns_name
-    ).apply(check)
+    ).apply(after_registration(check))
 
 
 def test_load_balancer_is_reachable_only_from_the_client_ranges(monitor: RequestMonitor):

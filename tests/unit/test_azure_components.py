@@ -14,27 +14,15 @@ from components.azure.storage import AzureStorage
 from components.compute import ComputeArgs
 from components.database import DatabaseArgs
 from components.network import plan_subnets
-from stageline.plan.mocks import PlanMocks
 from tests.unit.args import compute_args, database_args, network_args, storage_args
+from tests.unit.recording import RecordingMocks, after_registration, ensure_event_loop, program_test
 
 ZONES = ("1", "2", "3")
 
 
-class RecordingMocks(PlanMocks):
-    def __init__(self) -> None:
-        super().__init__()
-        self.created: list[pulumi.runtime.MockResourceArgs] = []
-
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs):  # type: ignore[override]
-        self.created.append(args)
-        return super().new_resource(args)
-
-    def of_type(self, suffix: str) -> list[pulumi.runtime.MockResourceArgs]:
-        return [r for r in self.created if r.typ.endswith(suffix)]
-
-
 @pytest.fixture
 def mocks() -> RecordingMocks:
+    ensure_event_loop()
     m = RecordingMocks()
     pulumi.runtime.set_mocks(m, project="stageline", stack="unit", preview=False)
     return m
@@ -43,7 +31,7 @@ def mocks() -> RecordingMocks:
 @pytest.mark.parametrize(
     ("nat", "gateways", "pinned"), [("none", 0, False), ("single", 1, False), ("per-zone", 3, True)]
 )
-@pulumi.runtime.test
+@program_test
 def test_network_nat_and_subnets_follow_the_spec(
     mocks: RecordingMocks, nat: str, gateways: int, pinned: bool
 ):
@@ -65,7 +53,7 @@ def test_network_nat_and_subnets_follow_the_spec(
             database["delegations"][0]["serviceName"] == "Microsoft.DBforPostgreSQL/flexibleServers"
         )
 
-    return pulumi.Output.all(net.urn, net.network_id).apply(check)
+    return pulumi.Output.all(net.urn, net.network_id).apply(after_registration(check))
 
 
 def _compute_args(**overrides) -> ComputeArgs:
@@ -84,7 +72,7 @@ def _compute_args(**overrides) -> ComputeArgs:
 @pytest.mark.parametrize(
     ("sku", "size"), [(None, "Standard_B2s"), ("Standard_D4as_v5", "Standard_D4as_v5")]
 )
-@pulumi.runtime.test
+@program_test
 def test_compute_size_spreads_over_zones_and_honours_the_sku_override(
     mocks: RecordingMocks, sku: str | None, size: str
 ):
@@ -97,7 +85,9 @@ def test_compute_size_spreads_over_zones_and_honours_the_sku_override(
         assert profiles[0]["capacity"]["maximum"] == "5", urn
 
     vmss = group.scale_set
-    return pulumi.Output.all(group.urn, vmss.sku, vmss.zones, group.autoscale.profiles).apply(check)
+    return pulumi.Output.all(group.urn, vmss.sku, vmss.zones, group.autoscale.profiles).apply(
+        after_registration(check)
+    )
 
 
 def _db_args(**overrides) -> DatabaseArgs:
@@ -113,7 +103,7 @@ def _db_args(**overrides) -> DatabaseArgs:
     return database_args(**{**base, **overrides})  # type: ignore[arg-type]
 
 
-@pulumi.runtime.test
+@program_test
 def test_database_generates_a_password_and_stays_unlocked(mocks: RecordingMocks):
     db = AzureDatabase("d", _db_args())
 
@@ -129,10 +119,10 @@ def test_database_generates_a_password_and_stays_unlocked(mocks: RecordingMocks)
         db.urn,
         server.storage,
         server.sku,
-    ).apply(check)
+    ).apply(after_registration(check))
 
 
-@pulumi.runtime.test
+@program_test
 def test_database_follows_ha_protection_and_the_sku_override(mocks: RecordingMocks):
     db = AzureDatabase(
         "d",
@@ -159,11 +149,11 @@ def test_database_follows_ha_protection_and_the_sku_override(mocks: RecordingMoc
     assert db.lock is not None
     return pulumi.Output.all(
         db.urn, server.sku, server.high_availability, server.backup, db.lock.id
-    ).apply(check)
+    ).apply(after_registration(check))
 
 
 @pytest.mark.parametrize("versioning", [True, False])
-@pulumi.runtime.test
+@program_test
 def test_storage_derives_a_valid_account_name(mocks: RecordingMocks, versioning: bool):
     store = AzureStorage("Shop_Prod.storage", storage_args(versioning=versioning, retention_days=9))
 
@@ -184,10 +174,10 @@ def test_storage_derives_a_valid_account_name(mocks: RecordingMocks, versioning:
         ),
         store.service.is_versioning_enabled,
         store.lifecycle.policy,
-    ).apply(check)
+    ).apply(after_registration(check))
 
 
-@pulumi.runtime.test
+@program_test
 def test_storage_honours_the_account_name_override(mocks: RecordingMocks):
     store = AzureStorage("s", storage_args(protect=True), account_name="acmeshop01")
 
@@ -197,4 +187,4 @@ def test_storage_honours_the_account_name_override(mocks: RecordingMocks):
         assert account.inputs["accountName"] == "acmeshop01", urn
         assert not mocks.of_type("randomString:RandomString"), urn
 
-    return pulumi.Output.all(store.urn, store.bucket_name).apply(check)
+    return pulumi.Output.all(store.urn, store.bucket_name).apply(after_registration(check))

@@ -39,6 +39,7 @@ from stageline.plan.mocks import PlanMocks
 from stageline.plan.recorder import RecordingMonitor
 from stageline.plan.runner import unwrap_secrets as plain
 from tests.unit.args import compute_args, database_args, observability_args
+from tests.unit.recording import after_registration, program_test
 
 PASSWORD = "s3cr3t-Pa55word-xyz"
 ACCOUNT_ID = (
@@ -122,7 +123,7 @@ def _release_script(vmss_inputs: dict[str, Any]) -> str:
 
 
 @pytest.mark.parametrize("target", [45, 60, 80])
-@pulumi.runtime.test
+@program_test
 def test_autoscale_scales_out_above_the_target_and_in_well_below_it(
     recorder: Recorder, target: int
 ):
@@ -140,13 +141,13 @@ def test_autoscale_scales_out_above_the_target_and_in_well_below_it(
         assert in_["threshold"] * 2 <= target, f"{urn}: scale-in at {in_['threshold']}"
         assert in_["threshold"] > 0, urn
 
-    return group.autoscale.id.apply(check)
+    return group.autoscale.id.apply(after_registration(check))
 
 
 # 2. Autoscale owns the capacity after creation.
 
 
-@pulumi.runtime.test
+@program_test
 def test_updates_leave_the_capacity_to_autoscale(recorder: Recorder):
     group = AzureCompute("c", _args(min_count=3))
 
@@ -156,13 +157,13 @@ def test_updates_leave_the_capacity_to_autoscale(recorder: Recorder):
         ignored = list(recorder.requests["c-vmss"].ignoreChanges)
         assert "sku.capacity" in ignored, f"{urn}: ignoreChanges {ignored}"
 
-    return group.autoscale.id.apply(check)
+    return group.autoscale.id.apply(after_registration(check))
 
 
 # 3. A release reaches running instances.
 
 
-@pulumi.runtime.test
+@program_test
 def test_a_release_rolls_out_through_an_extension_gated_by_health(recorder: Recorder):
     group = AzureCompute("c", _args())
 
@@ -178,7 +179,7 @@ def test_a_release_rolls_out_through_an_extension_gated_by_health(recorder: Reco
         health = [e for e in _extensions(vmss).values() if e["type"] == "ApplicationHealthLinux"]
         assert health and health[0]["settings"]["port"] == 8080, urn
 
-    return group.autoscale.id.apply(check)
+    return group.autoscale.id.apply(after_registration(check))
 
 
 def test_two_releases_differ_in_the_extension_settings_only() -> None:
@@ -221,7 +222,7 @@ def _observability(name: str = "o") -> AzureObservability:
     )
 
 
-@pulumi.runtime.test
+@program_test
 def test_the_action_group_leaves_receivers_to_operators(recorder: Recorder):
     obs = _observability()
     receivers = {
@@ -242,13 +243,13 @@ def test_the_action_group_leaves_receivers_to_operators(recorder: Recorder):
         assert RELEASE_TAG not in inputs["tags"], f"{urn}: {inputs['tags']}"
         assert inputs["tags"]["stageline-stage"] == "unit", urn
 
-    return obs.action_group.id.apply(check)
+    return obs.action_group.id.apply(after_registration(check))
 
 
 # 5. The app's logs reach the workspace.
 
 
-@pulumi.runtime.test
+@program_test
 def test_app_logs_flow_from_the_agent_into_the_workspace(recorder: Recorder):
     group = AzureCompute("c", _args())
     obs = _observability()
@@ -284,13 +285,13 @@ def test_app_logs_flow_from_the_agent_into_the_workspace(recorder: Recorder):
         obs.log_rule.id,
         obs.log_rule_association.id,
     )
-    return pulumi.Output.all(*watched).apply(check)
+    return pulumi.Output.all(*watched).apply(after_registration(check))
 
 
 # 6. The app uses its own database and container, the password from Key Vault.
 
 
-@pulumi.runtime.test
+@program_test
 def test_the_password_lives_in_key_vault_never_in_the_scale_set(recorder: Recorder):
     group = AzureCompute("c", _args())
 
@@ -318,10 +319,10 @@ def test_the_password_lives_in_key_vault_never_in_the_scale_set(recorder: Record
         assert "mi_res_id=c-identity-id" in script
         assert re.search(r"for attempt in \$\(seq 1 \d+\)", script), "no retry"
 
-    return group.autoscale.id.apply(check)
+    return group.autoscale.id.apply(after_registration(check))
 
 
-@pulumi.runtime.test
+@program_test
 def test_the_app_environment_is_written_privately_and_passed_by_env_file(recorder: Recorder):
     group = AzureCompute("c", _args())
 
@@ -340,10 +341,10 @@ def test_the_app_environment_is_written_privately_and_passed_by_env_file(recorde
         assert f'mv -f "$tmp" {APP_ENV_FILE}' in script
         assert f"--env-file {APP_ENV_FILE}" in script
 
-    return group.autoscale.id.apply(check)
+    return group.autoscale.id.apply(after_registration(check))
 
 
-@pulumi.runtime.test
+@program_test
 def test_the_identity_gets_exactly_its_vault_and_its_container(recorder: Recorder):
     group = AzureCompute("c", _args())
 
@@ -370,10 +371,10 @@ def test_the_identity_gets_exactly_its_vault_and_its_container(recorder: Recorde
         deps = set(recorder.requests["c-vmss"].dependencies)
         assert {g.urn for g in grants} <= deps, f"{recorder.urn('c-vmss')}: {deps}"
 
-    return group.autoscale.id.apply(check)
+    return group.autoscale.id.apply(after_registration(check))
 
 
-@pulumi.runtime.test
+@program_test
 def test_without_an_app_connection_nothing_is_granted(recorder: Recorder):
     group = AzureCompute("c", _args(app=None))
 
@@ -382,10 +383,10 @@ def test_without_an_app_connection_nothing_is_granted(recorder: Recorder):
         assert not recorder.of_type("azure-native:authorization:RoleAssignment")
         assert "registry/app:2.0.0" in _release_script(recorder.inputs("c-vmss"))
 
-    return group.autoscale.id.apply(check)
+    return group.autoscale.id.apply(after_registration(check))
 
 
-@pulumi.runtime.test
+@program_test
 def test_instances_wait_for_egress(recorder: Recorder):
     nat = pulumi.CustomResource("test:index:Nat", "nat")
     group = AzureCompute("c", _args(egress=[nat]))
@@ -394,13 +395,13 @@ def test_instances_wait_for_egress(recorder: Recorder):
         deps = set(recorder.requests["c-vmss"].dependencies)
         assert recorder.urn("nat") in deps, f"{recorder.urn('c-vmss')}: {deps}"
 
-    return group.autoscale.id.apply(check)
+    return group.autoscale.id.apply(after_registration(check))
 
 
 # 7. Settings the service would change behind the template's back.
 
 
-@pulumi.runtime.test
+@program_test
 def test_a_release_does_not_write_a_new_secret_version(recorder: Recorder):
     group = AzureCompute("c", _args(tags={"stageline-stage": "unit", RELEASE_TAG: "2.0.0"}))
 
@@ -410,10 +411,10 @@ def test_a_release_does_not_write_a_new_secret_version(recorder: Recorder):
         assert RELEASE_TAG not in secret["tags"], f"{urn}: {secret['tags']}"
         assert secret["tags"]["stageline-stage"] == "unit", urn
 
-    return group.autoscale.id.apply(check)
+    return group.autoscale.id.apply(after_registration(check))
 
 
-@pulumi.runtime.test
+@program_test
 def test_the_database_disk_size_stays_the_specs(recorder: Recorder):
     db = AzureDatabase(
         "d",
@@ -434,4 +435,4 @@ def test_the_database_disk_size_stays_the_specs(recorder: Recorder):
         assert storage["autoGrow"] == "Disabled", f"{recorder.urn('d-pg')}: {storage}"
         assert storage["storageSizeGB"] == 128, storage
 
-    return db.server.id.apply(check)
+    return db.server.id.apply(after_registration(check))

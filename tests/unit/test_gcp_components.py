@@ -13,13 +13,14 @@ from components.gcp.network import GcpNetwork
 from components.gcp.storage import GcpStorage, GcpStorageArgs
 from components.spec import StorageSpec
 from tests.unit.args import compute_args, database_args, network_args, storage_args
+from tests.unit.recording import after_registration, program_test
 from tests.unit.test_azure_components import RecordingMocks, mocks  # noqa: F401 - fixture
 
 ZONES = ("europe-west1-b", "europe-west1-c", "europe-west1-d")
 
 
 @pytest.mark.parametrize(("nat", "routers"), [("none", 0), ("single", 1), ("per-zone", 1)])
-@pulumi.runtime.test
+@program_test
 def test_network_nat_follows_the_spec(mocks: RecordingMocks, nat: str, routers: int):  # noqa: F811
     net = GcpNetwork("n", network_args(cidr="10.80.0.0/16", zones=ZONES, nat=nat))  # type: ignore[arg-type]
 
@@ -31,13 +32,13 @@ def test_network_nat_follows_the_spec(mocks: RecordingMocks, nat: str, routers: 
         assert (reserved["address"], reserved["prefixLength"]) == ("10.80.80.0", 20), urn
 
     nat_id = [net.nat.id] if net.nat else []
-    return pulumi.Output.all(net.urn, net.network_id, *nat_id).apply(check)
+    return pulumi.Output.all(net.urn, net.network_id, *nat_id).apply(after_registration(check))
 
 
 @pytest.mark.parametrize(
     ("sku", "machine"), [(None, "e2-small"), ("c3-standard-8", "c3-standard-8")]
 )
-@pulumi.runtime.test
+@program_test
 def test_compute_honours_the_machine_type_override(
     mocks: RecordingMocks,  # noqa: F811
     sku: str | None,
@@ -64,7 +65,7 @@ def test_compute_honours_the_machine_type_override(
 
     return pulumi.Output.all(
         group.urn, group.template.machine_type, group.autoscaler.autoscaling_policy
-    ).apply(check)
+    ).apply(after_registration(check))
 
 
 def _db_args(**overrides) -> DatabaseArgs:
@@ -79,7 +80,7 @@ def _db_args(**overrides) -> DatabaseArgs:
     return database_args(**{**base, **overrides})  # type: ignore[arg-type]
 
 
-@pulumi.runtime.test
+@program_test
 def test_database_overrides_and_disabled_backups(mocks: RecordingMocks):  # noqa: F811
     db = GcpDatabase(
         "d",
@@ -98,10 +99,10 @@ def test_database_overrides_and_disabled_backups(mocks: RecordingMocks):  # noqa
     i = db.instance
     return pulumi.Output.all(
         db.urn, i.name, i.settings, pulumi.Output.is_secret(db.user.password)
-    ).apply(check)
+    ).apply(after_registration(check))
 
 
-@pulumi.runtime.test
+@program_test
 def test_database_ha_is_regional(mocks: RecordingMocks):  # noqa: F811
     db = GcpDatabase("d", _db_args(high_availability=True, backup_retention_days=14))
 
@@ -112,7 +113,7 @@ def test_database_ha_is_regional(mocks: RecordingMocks):  # noqa: F811
         assert backups["backup_retention_settings"]["retained_backups"] == 14, urn
         assert backups["transaction_log_retention_days"] == 7, urn
 
-    return pulumi.Output.all(db.urn, db.instance.settings).apply(check)
+    return pulumi.Output.all(db.urn, db.instance.settings).apply(after_registration(check))
 
 
 def test_storage_needs_a_location_or_a_provider(mocks: RecordingMocks) -> None:  # noqa: F811
@@ -120,7 +121,7 @@ def test_storage_needs_a_location_or_a_provider(mocks: RecordingMocks) -> None: 
         GcpStorage("s", storage_args())
 
 
-@pulumi.runtime.test
+@program_test
 def test_storage_takes_an_explicit_location(mocks: RecordingMocks):  # noqa: F811
     store = GcpStorage("s", GcpStorageArgs(spec=StorageSpec(versioning=False), location="EU"))
 
@@ -129,4 +130,6 @@ def test_storage_takes_an_explicit_location(mocks: RecordingMocks):  # noqa: F81
         assert location == "EU", urn
         assert versioning["enabled"] is False, urn
 
-    return pulumi.Output.all(store.urn, store.bucket.location, store.bucket.versioning).apply(check)
+    return pulumi.Output.all(store.urn, store.bucket.location, store.bucket.versioning).apply(
+        after_registration(check)
+    )

@@ -32,6 +32,7 @@ from components.gcp.observability import GcpObservability
 from components.gcp.regions import REGIONS
 from stageline.plan.mocks import PlanMocks
 from tests.unit.args import compute_args, database_args, network_args, observability_args
+from tests.unit.recording import after_registration, program_test
 
 NETWORK_ZONES = ("europe-west1-b", "europe-west1-c", "europe-west1-d")
 PASSWORD = "pw-Never-In-Metadata-7#"
@@ -121,7 +122,7 @@ def _plain(value: Any) -> str:
 
 
 @pytest.mark.parametrize("percent", [45, 75])
-@pulumi.runtime.test
+@program_test
 def test_autoscaler_tracks_the_specs_cpu_target(monitor: WiringMonitor, percent: int):
     group = GcpCompute("c", _compute_args(target_cpu_percent=percent))
 
@@ -129,7 +130,9 @@ def test_autoscaler_tracks_the_specs_cpu_target(monitor: WiringMonitor, percent:
         urn, policy = args
         assert policy["cpu_utilization"]["target"] == pytest.approx(percent / 100), urn
 
-    return pulumi.Output.all(group.autoscaler.urn, group.autoscaler.autoscaling_policy).apply(check)
+    return pulumi.Output.all(group.autoscaler.urn, group.autoscaler.autoscaling_policy).apply(
+        after_registration(check)
+    )
 
 
 # 2. The boot disk (and image) follow the machine family.
@@ -157,7 +160,7 @@ def test_boot_disk_type_follows_the_machine_family(machine: str, disk: str) -> N
     ("sku", "disk", "arch"),
     [(None, "pd-balanced", "cos-stable"), ("n4-standard-4", "hyperdisk-balanced", "cos-stable")],
 )
-@pulumi.runtime.test
+@program_test
 def test_template_boot_disk_follows_the_machine_type(
     monitor: WiringMonitor, sku: str | None, disk: str, arch: str
 ):
@@ -168,7 +171,9 @@ def test_template_boot_disk_follows_the_machine_type(
         assert disks[0]["disk_type"] == disk, f"{urn}: {disks}"
         assert disks[0]["source_image"].endswith(f"/family/{arch}"), f"{urn}: {disks}"
 
-    return pulumi.Output.all(group.template.urn, group.template.disks).apply(check)
+    return pulumi.Output.all(group.template.urn, group.template.disks).apply(
+        after_registration(check)
+    )
 
 
 def test_arm_families_boot_an_arm_image() -> None:
@@ -180,7 +185,7 @@ def test_arm_families_boot_an_arm_image() -> None:
 # 4. The application's database and bucket.
 
 
-@pulumi.runtime.test
+@program_test
 def test_password_goes_to_secret_manager_and_never_into_metadata(monitor: WiringMonitor):
     group = GcpCompute("c", _compute_args(app=_app()))
 
@@ -205,10 +210,10 @@ def test_password_goes_to_secret_manager_and_never_into_metadata(monitor: Wiring
         assert f"{APP_ENV_DATABASE_HOST}=10.0.0.3" in script, script
         assert f"BUCKET_NAME={BUCKET}" in script, script
 
-    return pulumi.Output.all(group.urn, group.template.id).apply(check)
+    return pulumi.Output.all(group.urn, group.template.id).apply(after_registration(check))
 
 
-@pulumi.runtime.test
+@program_test
 def test_instances_get_a_dedicated_least_privilege_identity(monitor: WiringMonitor):
     group = GcpCompute("c", _compute_args(app=_app()))
 
@@ -237,10 +242,10 @@ def test_instances_get_a_dedicated_least_privilege_identity(monitor: WiringMonit
         )
         assert member.startswith("serviceAccount:c-")
 
-    return pulumi.Output.all(group.urn, group.group.id).apply(check)
+    return pulumi.Output.all(group.urn, group.group.id).apply(after_registration(check))
 
 
-@pulumi.runtime.test
+@program_test
 def test_instances_wait_for_their_grants_and_secret(monitor: WiringMonitor):
     group = GcpCompute("c", _compute_args(app=_app()))
 
@@ -254,7 +259,7 @@ def test_instances_wait_for_their_grants_and_secret(monitor: WiringMonitor):
         missing = [u for u in needed if u not in manager.dependencies]
         assert not missing, f"{manager.urn} does not wait for {missing}"
 
-    return pulumi.Output.all(group.urn, group.group.id).apply(check)
+    return pulumi.Output.all(group.urn, group.group.id).apply(after_registration(check))
 
 
 @pytest.mark.parametrize(
@@ -275,7 +280,7 @@ def test_long_names_sharing_a_prefix_get_distinct_accounts() -> None:
 # 5. The instances wait for Cloud NAT.
 
 
-@pulumi.runtime.test
+@program_test
 def test_instance_group_waits_for_cloud_nat(monitor: WiringMonitor):
     net = GcpNetwork("n", network_args(cidr="10.80.0.0/16", zones=NETWORK_ZONES, nat="single"))
     assert {type(r).__name__ for r in net.egress} == {"Router", "RouterNat"}
@@ -288,7 +293,9 @@ def test_instance_group_waits_for_cloud_nat(monitor: WiringMonitor):
         assert nat.urn in manager.dependencies, f"{manager.urn}: {manager.dependencies}"
         assert router.urn in manager.dependencies, f"{manager.urn}: {manager.dependencies}"
 
-    return pulumi.Output.all(group.urn, group.group.id, net.network_id).apply(check)
+    return pulumi.Output.all(group.urn, group.group.id, net.network_id).apply(
+        after_registration(check)
+    )
 
 
 def test_no_nat_means_no_egress_to_wait_for(monitor: WiringMonitor) -> None:
@@ -306,7 +313,7 @@ def test_surge_covers_every_zone_a_regional_group_spans() -> None:
 # 3. The log bucket and its sink.
 
 
-@pulumi.runtime.test
+@program_test
 def test_log_bucket_id_is_unique_per_creation(monitor: WiringMonitor):
     obs = GcpObservability(
         "o", observability_args(compute_group="c", database_identifier="p:shop-pg")
@@ -320,10 +327,12 @@ def test_log_bucket_id_is_unique_per_creation(monitor: WiringMonitor):
         assert bucket.inputs["bucketId"] == "o-logs-a1b2c3", bucket.urn  # a1b2c3: the mock's
         assert re.fullmatch(r"[a-z0-9_-]{1,100}", bucket.inputs["bucketId"]), bucket.urn
 
-    return pulumi.Output.all(obs.urn, obs.log_bucket.id, obs.sink.id).apply(check)
+    return pulumi.Output.all(obs.urn, obs.log_bucket.id, obs.sink.id).apply(
+        after_registration(check)
+    )
 
 
-@pulumi.runtime.test
+@program_test
 def test_sink_selects_what_the_gcplogs_driver_writes(monitor: WiringMonitor):
     obs = GcpObservability(
         "o",
@@ -345,13 +354,13 @@ def test_sink_selects_what_the_gcplogs_driver_writes(monitor: WiringMonitor):
         assert not pattern.search("shop-compute-canary-x1z9"), query
         assert not pattern.search("other-compute-x1z9"), query
 
-    return pulumi.Output.all(obs.urn, obs.sink.id).apply(check)
+    return pulumi.Output.all(obs.urn, obs.sink.id).apply(after_registration(check))
 
 
 # 6. A fresh project: the APIs are enabled before anything calls them.
 
 
-@pulumi.runtime.test
+@program_test
 def test_stage_provider_waits_for_every_api(monitor: WiringMonitor):
     provider = kit.provider("st-provider", "europe-west1", pulumi.ResourceOptions())
     net = GcpNetwork(
@@ -375,7 +384,7 @@ def test_stage_provider_waits_for_every_api(monitor: WiringMonitor):
         astray = [r.urn for r in gcp_resources if not r.provider.startswith(f"{stage.urn}::")]
         assert not astray, f"not created through the stage's provider: {astray}"
 
-    return pulumi.Output.all(provider.urn, net.network_id).apply(check)
+    return pulumi.Output.all(provider.urn, net.network_id).apply(after_registration(check))
 
 
 # The API each resource module of the template calls.
@@ -410,7 +419,7 @@ def test_every_api_the_gcp_plan_calls_is_enabled(repo_plans) -> None:  # type: i
 # 7. Review: a destroy that PostgreSQL would refuse.
 
 
-@pulumi.runtime.test
+@program_test
 def test_database_and_role_go_with_the_instance(monitor: WiringMonitor):
     db = GcpDatabase(
         "d",
@@ -432,4 +441,6 @@ def test_database_and_role_go_with_the_instance(monitor: WiringMonitor):
 
     # Both registrations must have reached the monitor before the check reads it.
     assert db.user is not None and db.sql_database is not None
-    return pulumi.Output.all(db.urn, db.user.id, db.sql_database.id).apply(check)
+    return pulumi.Output.all(db.urn, db.user.id, db.sql_database.id).apply(
+        after_registration(check)
+    )

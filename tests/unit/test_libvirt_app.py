@@ -32,6 +32,7 @@ from stageline.plan.recorder import PlannedResource, RecordingMonitor
 from stageline.plan.runner import StagePlan, unwrap_secrets
 from stageline.stack_files import SECRET_PLACEHOLDER
 from tests.unit.args import compute_args
+from tests.unit.recording import after_registration, program_test
 
 PASSWORD = "pw-Zq9-never-in-plain"
 # Shell metacharacters: unquoted, the boot shell would run the second half.
@@ -99,7 +100,7 @@ def plain_leaks(value: Any, needle: str, where: str = "") -> list[str]:
     return [where] if isinstance(value, str) and needle in value else []
 
 
-@pulumi.runtime.test
+@program_test
 def test_app_seed_writes_the_env_file_and_runs_with_it(monitor: RecordingMonitor):
     compute = _compute(APP)
 
@@ -134,10 +135,10 @@ def test_app_seed_writes_the_env_file_and_runs_with_it(monitor: RecordingMonitor
             assert PASSWORD not in unit["content"], seed.urn
             assert f"EnvironmentFile={APP_ENV_FILE}" in unit["content"], seed.urn
 
-    return pulumi.Output.all(*[d.urn for d in compute.domains]).apply(check)
+    return pulumi.Output.all(*[d.urn for d in compute.domains]).apply(after_registration(check))
 
 
-@pulumi.runtime.test
+@program_test
 def test_password_is_in_no_plain_input_of_any_resource(monitor: RecordingMonitor):
     compute = _compute(APP)
 
@@ -150,10 +151,10 @@ def test_password_is_in_no_plain_input_of_any_resource(monitor: RecordingMonitor
             leaks = plain_leaks(resource.inputs, PASSWORD)
             assert not leaks, f"{resource.urn}: password in plain input at {leaks}"
 
-    return pulumi.Output.all(*[d.urn for d in compute.domains]).apply(check)
+    return pulumi.Output.all(*[d.urn for d in compute.domains]).apply(after_registration(check))
 
 
-@pulumi.runtime.test
+@program_test
 def test_without_a_connection_only_the_port_is_set(monitor: RecordingMonitor):
     compute = _compute(None)
 
@@ -162,7 +163,7 @@ def test_without_a_connection_only_the_port_is_set(monitor: RecordingMonitor):
             (env,) = [f for f in cloud_config(seed)["write_files"] if f["path"] == APP_ENV_FILE]
             assert env["content"] == f"{APP_ENV_PORT}=8080\n", seed.urn
 
-    return pulumi.Output.all(*[d.urn for d in compute.domains]).apply(check)
+    return pulumi.Output.all(*[d.urn for d in compute.domains]).apply(after_registration(check))
 
 
 def test_env_file_refuses_a_line_break_without_showing_the_value() -> None:

@@ -25,6 +25,7 @@ from components.observability import (
 )
 from components.storage import Storage
 from tests.unit.args import observability_args
+from tests.unit.recording import after_registration, program_test
 from tests.unit.test_azure_components import RecordingMocks
 
 
@@ -79,7 +80,7 @@ def _alarms(mocks: RecordingMocks, suffix: str) -> list[pulumi.runtime.MockResou
     return sorted(mocks.of_type(suffix), key=lambda r: r.name)
 
 
-@pulumi.runtime.test
+@program_test
 def test_aws_alarms(recorded: RecordingMocks):
     obs = AwsObservability("o", _args())
 
@@ -104,10 +105,10 @@ def test_aws_alarms(recorded: RecordingMocks):
         }, urn
         assert obs.alarm_count == 3, urn
 
-    return pulumi.Output.all(obs.urn, *[a.urn for a in obs.alarms]).apply(check)
+    return pulumi.Output.all(obs.urn, *[a.urn for a in obs.alarms]).apply(after_registration(check))
 
 
-@pulumi.runtime.test
+@program_test
 def test_azure_alerts(recorded: RecordingMocks):
     obs = AzureObservability("o", _args())
 
@@ -130,10 +131,10 @@ def test_azure_alerts(recorded: RecordingMocks):
         assert seen == sorted(AZURE), f"{urn}: {seen}"
         assert obs.alarm_count == 3, urn
 
-    return pulumi.Output.all(obs.urn, *[a.urn for a in obs.alarms]).apply(check)
+    return pulumi.Output.all(obs.urn, *[a.urn for a in obs.alarms]).apply(after_registration(check))
 
 
-@pulumi.runtime.test
+@program_test
 def test_gcp_alert_policies(recorded: RecordingMocks):
     obs = GcpObservability("o", _args())
 
@@ -156,11 +157,11 @@ def test_gcp_alert_policies(recorded: RecordingMocks):
         assert seen == sorted(GCP), f"{urn}: {seen}"
         assert obs.alarm_count == 3, urn
 
-    return pulumi.Output.all(obs.urn, *[a.urn for a in obs.alarms]).apply(check)
+    return pulumi.Output.all(obs.urn, *[a.urn for a in obs.alarms]).apply(after_registration(check))
 
 
 @pytest.mark.parametrize("kind", [AwsObservability, AzureObservability, GcpObservability])
-@pulumi.runtime.test
+@program_test
 def test_alarms_off_raises_none(recorded: RecordingMocks, kind: type[Observability]):
     obs = kind("o", _args(alarms=False))  # type: ignore[call-arg]
 
@@ -169,7 +170,7 @@ def test_alarms_off_raises_none(recorded: RecordingMocks, kind: type[Observabili
         assert alarms == [], f"{urn}: {alarms}"
         assert obs.alarm_count == 0, urn
 
-    return obs.urn.apply(check)
+    return obs.urn.apply(after_registration(check))
 
 
 NAMES = AlarmMetrics("cpu", "db-cpu", "db-free", 5, storage_below=True)
@@ -222,7 +223,7 @@ class _StubNetwork(Network):
         )
 
 
-@pulumi.runtime.test
+@program_test
 def test_publish_sets_every_network_output(recorded: RecordingMocks):
     gateway = pulumi.CustomResource("test:index:Gateway", "gw")
     net = _StubNetwork("n", (gateway,))
@@ -243,7 +244,7 @@ def test_publish_sets_every_network_output(recorded: RecordingMocks):
         net.public_subnet_ids,
         net.private_subnet_ids,
         pulumi.Output.from_input(net.network_id.resources()),
-    ).apply(check)
+    ).apply(after_registration(check))
 
 
 # --- what every database publishes ------------------------------------------------------------
@@ -258,7 +259,7 @@ class _StubDatabase(Database):
 
 
 @pytest.mark.parametrize(("port", "expected"), [({}, POSTGRES_PORT), ({"port": 6432}, 6432)])
-@pulumi.runtime.test
+@program_test
 def test_publish_sets_every_database_output(
     recorded: RecordingMocks, port: dict[str, int], expected: int
 ):
@@ -278,7 +279,7 @@ def test_publish_sets_every_database_output(
         db.endpoint,
         db.port,
         pulumi.Output.is_secret(db.password),
-    ).apply(check)
+    ).apply(after_registration(check))
 
 
 # --- what every compute group, store and observability publishes -------------------------------
@@ -309,7 +310,7 @@ def _stub(kind: type[Any], name: str, opts: pulumi.ResourceOptions) -> Any:
 
 
 @pytest.mark.parametrize("alarms", [0, 2])
-@pulumi.runtime.test
+@program_test
 def test_publish_sets_every_compute_storage_and_observability_output(
     recorded: RecordingMocks, alarms: int
 ):
@@ -330,4 +331,4 @@ def test_publish_sets_every_compute_storage_and_observability_output(
         stub.storage.bucket_name,
         stub.observability.log_group_name,
         *[a.urn for a in stub.alarms],  # the check runs once the alarms are registered
-    ).apply(check)
+    ).apply(after_registration(check))
