@@ -57,15 +57,22 @@ def test_plain_text_secret_is_refused_before_anything(run: Run, project_dir: Pat
     assert SECRET not in result.output
 
 
-def test_concurrent_updates_lock_and_state_stays_intact(run: Run) -> None:
+def test_concurrent_updates_lock_and_state_stays_intact(run: Run, state_dir: Path) -> None:
     assert run("up", "dev").exit_code == 0
     results: dict[str, Result] = {}
-    slow = make_environment(delay_seconds=8)
+    slow = make_environment(delay_seconds=20)
     first = threading.Thread(
         target=lambda: results.setdefault("first", run("up", "dev", environment=slow))
     )
     first.start()
-    time.sleep(4)  # well inside the first update, which holds the stack's lock
+    # The second starts once the first holds the stack's lock in the backend, not after a
+    # guess at how long the engine takes to start on a busy machine.
+    locks = state_dir / ".pulumi" / "locks"
+    deadline = time.monotonic() + 120
+    while not any(path.is_file() for path in locks.rglob("*")):
+        assert first.is_alive(), results.get("first")
+        assert time.monotonic() < deadline, "the first update never took the lock"
+        time.sleep(0.2)  # poll interval; the loop checks the lock
     results["second"] = run("up", "dev")
     first.join()
     assert results["first"].exit_code == 0, results["first"].output
