@@ -18,11 +18,11 @@ from pathlib import Path
 import libvirt
 import pytest
 
+from components.libvirt.resources import kvm_probe
 from components.libvirt.resources.connection import connect
 from components.libvirt.resources.kvm_probe import (
     PROBE_PREFIX,
     QEMU_TRUST_S,
-    SILENCE_S,
     Resolution,
     cache_key,
     offered_types,
@@ -137,21 +137,24 @@ def test_a_guest_that_does_not_start_or_does_not_finish_is_a_failure(
     assert not missing.ok, missing
     assert missing.detail.startswith("the probe guest did not start: "), missing
     assert "no-such-vmlinuz" in missing.detail, missing
-    # A bound shorter than the silence allowed: the guest is still running when it passes.
-    slow = probe(conn, kernel, domain_type="kvm", timeout=2, silence=60)
+    # A bound shorter than the silence allowed and than TCG's boot to the panic: the guest is
+    # still running when it passes. (Under KVM here the guest may be paused instead.)
+    slow = probe(conn, kernel, domain_type="qemu", timeout=1, silence=60)
     assert not slow.ok, slow
-    assert slow.detail.startswith("the kernel did not reach its panic in 2 s"), slow
+    assert slow.detail.startswith("the kernel did not reach its panic in 1 s"), slow
 
 
 def test_a_cached_answer_is_returned_without_probing(
-    conn: libvirt.virConnect, kernel: str, tmp_path: Path
+    conn: libvirt.virConnect, kernel: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    def no_probe(*_: object, **__: object) -> None:
+        raise AssertionError("a cached answer was probed again")
+
+    monkeypatch.setattr(kvm_probe, "probe", no_probe)
     cache = tmp_path / "kvm-probe.json"
     # The opposite of what a probe finds here: only the cache can answer kvm.
     write_entry(cache, cache_key(conn, kernel), Resolution("kvm", "planted"), time.time())
-    start = time.monotonic()
     assert resolve(conn, "auto", kernel, cache_file=cache) == Resolution("kvm", "planted (cached)")
-    assert time.monotonic() - start < SILENCE_S / 3
     # A kvm answer does not expire: a working KVM stays working.
     month_ago = time.time() - 30 * 24 * 3600
     write_entry(cache, cache_key(conn, kernel), Resolution("kvm", "old"), month_ago)
