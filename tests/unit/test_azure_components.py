@@ -15,17 +15,14 @@ from components.compute import ComputeArgs
 from components.database import DatabaseArgs
 from components.network import plan_subnets
 from tests.unit.args import compute_args, database_args, network_args, storage_args
-from tests.unit.recording import RecordingMocks, after_registration, ensure_event_loop, program_test
+from tests.unit.recording import RecordingMocks, after_registration, program_test, record
 
 ZONES = ("1", "2", "3")
 
 
 @pytest.fixture
 def mocks() -> RecordingMocks:
-    ensure_event_loop()
-    m = RecordingMocks()
-    pulumi.runtime.set_mocks(m, project="stageline", stack="unit", preview=False)
-    return m
+    return record().mocks  # type: ignore[return-value]
 
 
 @pytest.mark.parametrize(
