@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -72,3 +73,19 @@ def run(project_dir: Path) -> Run:
         return CliRunner().invoke(cli, list(args), obj=obj, input=input)
 
     return invoke
+
+
+def wait_for_lock(
+    locked: Callable[[], bool],
+    running: Callable[[], bool],
+    report: Callable[[], object],
+    timeout: float = 120,
+) -> None:
+    """Returns once the first of two concurrent updates holds its stack's lock (`locked`), so
+    that the second meets it however long the engine takes to start on a busy machine. Fails
+    when the first has ended (`running`; `report` says how) or never takes the lock."""
+    deadline = time.monotonic() + timeout
+    while not locked():
+        assert running(), report()
+        assert time.monotonic() < deadline, "the first update never took the lock"
+        time.sleep(0.2)  # poll interval; the loop checks the lock

@@ -19,7 +19,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from tests.conftest import edit_stack_file
-from tests.integration.conftest import Run
+from tests.integration.conftest import Run, wait_for_lock
 
 pytestmark = pytest.mark.integration
 
@@ -147,15 +147,12 @@ def test_two_clones_updating_at_once_get_one_lock_error(
 
     first = start(clones[0], 20)
     # The second starts once the first holds the stack's lock in the bucket.
-    deadline = 60
-    import time
-
-    waited = 0.0
-    while not any(k.startswith(".pulumi/locks/") for k in keys(s3_backend)):
-        assert first.poll() is None, first.communicate()[0]
-        assert waited < deadline, "the first update never took the lock"
-        time.sleep(0.2)
-        waited += 0.2
+    wait_for_lock(
+        lambda: any(k.startswith(".pulumi/locks/") for k in keys(s3_backend)),
+        lambda: first.poll() is None,
+        lambda: first.communicate()[0],
+        timeout=60,
+    )
     second = start(clones[1], 0)
     outputs = [p.communicate(timeout=300)[0] for p in (first, second)]
     codes = [first.returncode, second.returncode]

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from pathlib import Path
 
 import pytest
 from click.testing import Result
 
-from tests.integration.conftest import PASSPHRASE, Run
+from tests.integration.conftest import PASSPHRASE, Run, wait_for_lock
 from tests.integration.environment import make_environment
 
 pytestmark = pytest.mark.integration
@@ -65,14 +64,12 @@ def test_concurrent_updates_lock_and_state_stays_intact(run: Run, state_dir: Pat
         target=lambda: results.setdefault("first", run("up", "dev", environment=slow))
     )
     first.start()
-    # The second starts once the first holds the stack's lock in the backend, not after a
-    # guess at how long the engine takes to start on a busy machine.
     locks = state_dir / ".pulumi" / "locks"
-    deadline = time.monotonic() + 120
-    while not any(path.is_file() for path in locks.rglob("*")):
-        assert first.is_alive(), results.get("first")
-        assert time.monotonic() < deadline, "the first update never took the lock"
-        time.sleep(0.2)  # poll interval; the loop checks the lock
+    wait_for_lock(
+        lambda: any(path.is_file() for path in locks.rglob("*")),
+        first.is_alive,
+        lambda: results.get("first"),
+    )
     results["second"] = run("up", "dev")
     first.join()
     assert results["first"].exit_code == 0, results["first"].output
