@@ -23,10 +23,17 @@ SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 @pytest.fixture(scope="module")
 def engine_bin(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # Its own home: the layout under test is the one this checkout installs, reused from the
-    # machine's build cache when it is warm.
-    report: InstallReport = install(home=tmp_path_factory.mktemp("stageline-home"))
-    if report.way == "path":
-        pytest.skip("the engine came from PATH; the launcher is part of the built engine")
+    # machine's build cache when it is warm. A pulumi already on the caller's PATH would be
+    # taken as it is, without the launcher under test, so the folders holding one are left out.
+    path = os.pathsep.join(
+        folder
+        for folder in os.environ.get("PATH", "").split(os.pathsep)
+        if not (Path(folder) / "pulumi").exists()
+    )
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PATH", path)
+        report: InstallReport = install(home=tmp_path_factory.mktemp("stageline-home"))
+    assert report.way != "path", report
     return report.bin_dir
 
 
